@@ -1,0 +1,79 @@
+"""The camera the passes were seen from: turns depth into camera-space positions and back.
+
+Camera space: +X right, +Y up, +Z toward the camera (the camera looks down -Z). ``depth`` is the
+distance along the view axis (positive). ``hfov`` 0 means orthographic, ``ortho_width`` wide.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from .errors import RelitError
+
+
+@dataclass(frozen=True)
+class Camera:
+    hfov: float = 0.0  # horizontal field of view, degrees; 0 = orthographic
+    ortho_width: float = 1.0  # scene units across the frame when orthographic
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.hfov < 179.0 or self.ortho_width <= 0:
+            raise RelitError(f"camera needs 0 <= hfov < 179 degrees and ortho_width > 0, got {self.hfov}, "
+                             f"{self.ortho_width}")
+
+    @property
+    def orthographic(self) -> bool:
+        return self.hfov == 0.0
+
+    def _scale(self) -> float:
+        return math.tan(math.radians(self.hfov) / 2) if not self.orthographic else self.ortho_width / 2
+
+    @staticmethod
+    def _ndc(height: int, width: int) -> tuple[np.ndarray, np.ndarray]:
+        x = (np.arange(width, dtype=np.float32) + 0.5) / width * 2 - 1
+        y = 1 - (np.arange(height, dtype=np.float32) + 0.5) / height * 2
+        return x[None, :], y[:, None]
+
+    def view_vectors(self, height: int, width: int) -> np.ndarray:
+        """(H, W, 3) unit vectors from the surface toward the eye."""
+        if self.orthographic:
+            return np.broadcast_to(np.float32([0, 0, 1]), (height, width, 3))
+        x, y = self._ndc(height, width)
+        s = self._scale()
+        d = np.stack(np.broadcast_arrays(-x * s, -y * s * height / width, np.ones((height, width), np.float32)), -1)
+        return d / np.linalg.norm(d, axis=-1, keepdims=True)
+
+    def positions(self, depth: np.ndarray) -> np.ndarray:
+        """(H, W, 3) camera-space points from a (H, W) or (H, W, 1) z-depth."""
+        depth = depth.reshape(depth.shape[0], depth.shape[1])
+        h, w = depth.shape
+        x, y = self._ndc(h, w)
+        s = self._scale()
+        aspect = h / w
+        if self.orthographic:
+            return np.stack(np.broadcast_arrays(x * s, y * s * aspect, -depth), -1).astype(np.float32)
+        return np.stack([x * s * depth, y * s * aspect * depth, -depth], -1).astype(np.float32)
+
+    def project(self, points: np.ndarray, height: int, width: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Pixel coordinates (column, row; pixel centres at +0.5) and z-depth of camera-space points."""
+        depth = -points[..., 2]
+        s = self._scale()
+        aspect = height / width
+        if self.orthographic:
+            nx, ny = points[..., 0] / s, points[..., 1] / (s * aspect)
+        else:
+            safe = np.maximum(depth, 1e-6)
+            nx, ny = points[..., 0] / (s * safe), points[..., 1] / (s * aspect * safe)
+        return (nx + 1) * width / 2, (1 - ny) * height / 2, depth
+
+    def to_metadata(self) -> dict[str, str]:
+        return {"camera_hfov": repr(self.hfov), "camera_ortho_width": repr(self.ortho_width)}
+
+    @classmethod
+    def from_metadata(cls, metadata: dict[str, str]) -> "Camera":
+        try:
+            return cls(float(metadata.get("camera_hfov", 0.0)), float(metadata.get("camera_ortho_width", 1.0)))
+        except ValueError:
+            raise RelitError(f"bad camera metadata {metadata}") from None

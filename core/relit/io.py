@@ -1,0 +1,320 @@
+"""Image, pass-stack and sequence I/O through OpenImageIO; every write is atomic (temp file + rename)."""
+from __future__ import annotations
+
+import os
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+import fileseq
+import numpy as np
+import OpenImageIO as oiio
+import PyOpenColorIO as ocio
+
+from .colour import Image, canonical_colourspace, resolve_config, srgb_space, working_space
+from .errors import RelitError
+from .passes import PASSES, PassStack
+
+READ_FORMATS = {".exr", ".dpx", ".tif", ".tiff", ".png", ".jpg", ".jpeg", ".hdr"}
+FLOAT_WRITE_FORMATS = {".exr", ".hdr"}
+WRITE_FORMATS = READ_FORMATS
+META_PREFIX = "relit:"
+COLOURSPACE_KEY = META_PREFIX + "colourspace"
+EXR_COMPRESSIONS = ("none", "zip", "zips", "piz", "pxr24", "b44", "dwaa", "dwab")
+
+# OIIO >= 3 labels files with colour-interop IDs; map those to the config's roles/aliases.
+_INTEROP_IDS = {
+    "srgb_rec709_scene": "srgb_tx", "srgb_rec709_display": "srgb_tx", "srgb": "srgb_tx", "sRGB": "srgb_tx",
+    "lin_rec709_scene": "lin_rec709_srgb", "lin_rec709": "lin_rec709_srgb", "linear": "lin_rec709_srgb",
+    "lin_ap1_scene": "ACEScg", "lin_ap0_scene": "ACES2065-1",
+}
+# EXR chromaticities (red, green, blue xy) -> colourspace; the white point is not compared
+# because real-world files often carry D50 from their authoring tool.
+_PRIMARIES = {
+    "lin_rec709_srgb": (0.64, 0.33, 0.30, 0.60, 0.15, 0.06),
+    "ACEScg": (0.713, 0.293, 0.165, 0.830, 0.128, 0.044),
+    "ACES2065-1": (0.7347, 0.2653, 0.0, 1.0, 0.0001, -0.077),
+}
+_PRIMARIES_TOLERANCE = 0.025
+
+
+def _check_extension(path: Path, allowed: set[str], verb: str) -> None:
+    if path.suffix.lower() not in allowed:
+        raise RelitError(f"cannot {verb} {path.suffix or 'files without an extension'!s}; "
+                         f"expected one of {', '.join(sorted(allowed))}", path)
+
+
+def _infer_colourspace(path: Path, spec: oiio.ImageSpec, config: ocio.Config) -> str:
+    """File metadata first, then the file's type: integer pixels are sRGB encoded, float is linear."""
+    for key in (COLOURSPACE_KEY, "oiio:ColorSpace"):
+        name = spec.getattribute(key)
+        if isinstance(name, str) and name:
+            for candidate in (name, _INTEROP_IDS.get(name)):
+                if candidate and config.getColorSpace(candidate) is not None:
+                    return canonical_colourspace(config, candidate)
+    chroma = spec.getattribute("chromaticities")
+    if chroma is not None and len(chroma) >= 6:
+        for name, primaries in _PRIMARIES.items():
+            if max(abs(a - b) for a, b in zip(chroma[:6], primaries)) < _PRIMARIES_TOLERANCE:
+                return canonical_colourspace(config, name)
+    if path.suffix.lower() == ".hdr":
+        return canonical_colourspace(config, "lin_rec709_srgb")
+    if spec.format.basetype in (oiio.FLOAT, oiio.HALF, oiio.DOUBLE):
+        return working_space(config)
+    return srgb_space(config)
+
+
+def _open(path: Path) -> tuple[oiio.ImageSpec, np.ndarray]:
+    """All channels of subimage 0 as float32 (H, W, C)."""
+    if not path.exists():
+        raise RelitError("no such file", path)
+    if path.is_dir():
+        raise RelitError("is a directory, expected an image file", path)
+    inp = oiio.ImageInput.open(str(path))
+    if inp is None:
+        raise RelitError(f"unreadable or corrupt image ({oiio.geterror().strip() or 'unknown format'})", path)
+    try:
+        spec = inp.spec()
+        pixels = inp.read_image(0, 0, 0, spec.nchannels, oiio.FLOAT)
+        if pixels is None:
+            raise RelitError(f"unreadable or corrupt image ({inp.geterror().strip()})", path)
+    finally:
+        inp.close()
+    pixels = np.asarray(pixels, dtype=np.float32).reshape(spec.height, spec.width, spec.nchannels)
+    return spec, pixels
+
+
+def _check_finite(path: Path, pixels: np.ndarray) -> None:
+    bad = ~np.isfinite(pixels)
+    if bad.any():
+        raise RelitError(f"{int(bad.sum())} NaN/Inf value(s) in the pixels; expected finite values", path)
+
+
+def read_image(path: str | os.PathLike[str], colourspace: str | None = None,
+               config: str | ocio.Config | None = None) -> Image:
+    """Read an RGB(A) image (grey is expanded to RGB); the colourspace is inferred unless given."""
+    path = Path(path)
+    _check_extension(path, READ_FORMATS, "read")
+    cfg = resolve_config(config)
+    spec, pixels = _open(path)
+    names = list(spec.channelnames)
+    if all(c in names for c in "RGB"):
+        keep = [names.index(c) for c in ("R", "G", "B", "A") if c in names]
+        pixels = pixels[:, :, keep]
+    elif spec.nchannels == 1:
+        pixels = np.repeat(pixels, 3, axis=2)
+    elif spec.nchannels not in (3, 4):
+        raise RelitError(f"has {spec.nchannels} channels ({', '.join(names)}); expected grey, RGB or RGBA", path)
+    _check_finite(path, pixels)
+    try:
+        cs = canonical_colourspace(cfg, colourspace) if colourspace else _infer_colourspace(path, spec, cfg)
+    except RelitError as exc:
+        raise RelitError(str(exc), path) from None
+    return Image(pixels, cs, cfg)
+
+
+def read_data(path: str | os.PathLike[str], channels: int) -> np.ndarray:
+    """Read a data image (a matte, a depth map) with no colour conversion; must have ``channels`` channels."""
+    path = Path(path)
+    _check_extension(path, READ_FORMATS, "read")
+    _, pixels = _open(path)
+    if pixels.shape[2] != channels:
+        raise RelitError(f"has {pixels.shape[2]} channel(s); expected {channels}", path)
+    _check_finite(path, pixels)
+    return pixels
+
+
+@contextmanager
+def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
+    """Yield a temp path beside ``path`` (same extension, so OIIO picks the format); rename on success."""
+    path = Path(path)
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.is_dir():
+        raise RelitError(f"cannot write: folder {parent} does not exist", path)
+    try:
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".tmp{path.suffix}", dir=parent)
+    except OSError as exc:
+        raise RelitError(f"cannot write ({exc.strerror})", path) from None
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _write(path: Path, pixels: np.ndarray, spec: oiio.ImageSpec) -> None:
+    with atomic_path(path) as tmp:
+        out = oiio.ImageOutput.create(str(tmp))
+        if out is None:
+            raise RelitError(f"no writer for this format ({oiio.geterror().strip()})", path)
+        ok = out.open(str(tmp), spec) and out.write_image(np.ascontiguousarray(pixels))
+        error = out.geterror().strip()
+        out.close()
+        if not ok:
+            raise RelitError(f"write failed ({error})", path)
+
+
+def _metadata_spec(width: int, height: int, names: list[str], fmt: str, metadata: dict[str, str]) -> oiio.ImageSpec:
+    spec = oiio.ImageSpec(width, height, len(names), fmt)
+    spec.channelnames = tuple(names)
+    if "A" in names:
+        spec.alpha_channel = names.index("A")
+    for key, value in metadata.items():
+        spec.attribute(META_PREFIX + key if not key.startswith(META_PREFIX) else key, str(value))
+    return spec
+
+
+def write_image(path: str | os.PathLike[str], image: Image, half: bool = False, compression: str = "zip") -> None:
+    """Write an RGB(A) image. Float formats keep the image's colourspace; integer ones are sRGB encoded."""
+    path = Path(path)
+    _check_extension(path, WRITE_FORMATS, "write")
+    is_float = path.suffix.lower() in FLOAT_WRITE_FORMATS
+    if not is_float:
+        image = image.to(srgb_space(image.config))
+    names = ["R", "G", "B", "A"][: image.channels] if image.channels in (3, 4) else [f"C{i}" for i in range(image.channels)]
+    fmt = ("half" if half else "float") if is_float else "uint8"
+    if path.suffix.lower() in {".tif", ".tiff", ".dpx"}:
+        fmt = "uint16"
+    spec = _metadata_spec(image.width, image.height, names, fmt, {"colourspace": image.colourspace})
+    spec.attribute("oiio:ColorSpace", image.colourspace)
+    if path.suffix.lower() == ".exr":
+        spec.attribute("compression", _exr_compression(compression, path))
+    pixels = image.pixels if is_float else np.clip(image.pixels, 0.0, 1.0)
+    _write(path, pixels, spec)
+
+
+def _exr_compression(compression: str, path: Path) -> str:
+    if compression not in EXR_COMPRESSIONS:
+        raise RelitError(f"unknown EXR compression {compression!r}; expected one of {', '.join(EXR_COMPRESSIONS)}", path)
+    return compression
+
+
+def write_passes(path: str | os.PathLike[str], stack: PassStack, half: bool = False, compression: str = "zip") -> None:
+    """Multi-layer EXR: ``albedo.R/G/B``, ``normals.X/Y/Z``, ``depth.Z``, alpha in ``A``; R/G/B mirror the
+    composite (else relit) so viewers show a picture."""
+    path = Path(path)
+    if path.suffix.lower() != ".exr":
+        raise RelitError("pass stacks are written as multi-layer OpenEXR; expected a .exr path", path)
+    names: list[str] = []
+    planes: list[np.ndarray] = []
+    beauty = stack.composite if stack.composite is not None else stack.relit
+    if beauty is not None:
+        names += ["R", "G", "B"]
+        planes.append(beauty)
+    for spec in PASSES:
+        arr = getattr(stack, spec.name)
+        if arr is not None:
+            names += list(spec.exr_channels)
+            planes.append(arr)
+    if not planes:
+        raise RelitError("the pass stack is empty; nothing to write", path)
+    h, w = stack.shape
+    header = _metadata_spec(w, h, names, "half" if half else "float",
+                            {**stack.metadata, "colourspace": stack.colourspace})
+    header.attribute("oiio:ColorSpace", stack.colourspace)
+    header.attribute("compression", _exr_compression(compression, path))
+    _write(path, np.concatenate(planes, axis=2), header)
+
+
+def read_passes(path: str | os.PathLike[str]) -> PassStack:
+    """Read a multi-layer EXR written by relit (or any tool using the same channel names)."""
+    path = Path(path)
+    if path.suffix.lower() != ".exr":
+        raise RelitError("expected a multi-layer OpenEXR (.exr) pass file", path)
+    spec, pixels = _open(path)
+    names = list(spec.channelnames)
+    found: dict[str, np.ndarray] = {}
+    for pspec in PASSES:
+        present = [c for c in pspec.exr_channels if c in names]
+        if not present:
+            continue
+        if len(present) != pspec.channels:
+            missing = sorted(set(pspec.exr_channels) - set(present))
+            raise RelitError(f"layer {pspec.name!r} is incomplete: missing {', '.join(missing)}", path)
+        found[pspec.name] = pixels[:, :, [names.index(c) for c in pspec.exr_channels]]
+    if not found:
+        expected = ", ".join(p.exr_channels[0] for p in PASSES)
+        raise RelitError(f"no relit pass layers among channels {', '.join(names)}; expected e.g. {expected}", path)
+    for name, arr in found.items():
+        _check_finite(path, arr)
+    metadata = {a.name[len(META_PREFIX):]: str(a.value) for a in spec.extra_attribs if a.name.startswith(META_PREFIX)}
+    colourspace = metadata.pop("colourspace", None) or working_space(resolve_config())
+    try:
+        stack = PassStack(**found, colourspace=colourspace, metadata=metadata)
+        stack.check_normals()
+    except RelitError as exc:
+        raise RelitError(str(exc), path) from None
+    return stack
+
+
+def describe(path: str | os.PathLike[str]) -> dict[str, object]:
+    """What ``relit info`` prints: size, channels grouped into layers, colourspace, relit metadata."""
+    path = Path(path)
+    _check_extension(path, READ_FORMATS, "read")
+    spec, _ = _open(path)
+    layers: dict[str, list[str]] = {}
+    for name in spec.channelnames:
+        layer, _, chan = name.rpartition(".")
+        layers.setdefault(layer or "rgba", []).append(chan)
+    cfg = resolve_config()
+    return {
+        "file": str(path),
+        "resolution": f"{spec.width}x{spec.height}",
+        "format": str(spec.format),
+        "channels": list(spec.channelnames),
+        "layers": layers,
+        "colourspace": _infer_colourspace(path, spec, cfg),
+        "metadata": {a.name: str(a.value) for a in spec.extra_attribs if a.name.startswith(META_PREFIX)},
+    }
+
+
+class Sequence:
+    """A frame pattern (``shot.####.exr``, ``shot.%04d.exr``, ``shot.$F4.exr``) and, optionally, a frame range.
+
+    A path with no frame token is a sequence of one (frame ``None``), so every command handles stills
+    and sequences the same way.
+    """
+
+    def __init__(self, pattern: str | os.PathLike[str], frames: str | None = None) -> None:
+        self.pattern = str(pattern)
+        self._seq = fileseq.FileSequence(self.pattern, pad_style=fileseq.PAD_STYLE_HASH1, allow_subframes=False)
+        self.is_sequence = bool(self._seq.padding())
+        if not self.is_sequence:
+            if frames:
+                raise RelitError(f"a frame range ({frames}) needs a frame pattern such as shot.####.exr", pattern)
+            self._frames: list[int | None] = [None]
+            return
+        if frames is None:
+            found = fileseq.findSequenceOnDisk(self.pattern, pad_style=fileseq.PAD_STYLE_HASH1) \
+                if self._any_on_disk() else None
+            if found is None:
+                raise RelitError("no frames on disk match this pattern; give a frame range", pattern)
+            self._frames = list(found.frameSet())
+        else:
+            try:
+                self._frames = list(fileseq.FrameSet(frames))
+            except fileseq.ParseException:
+                raise RelitError(f"bad frame range {frames!r}; expected e.g. 1-100, 1-100x2 or 1,5,9", pattern) from None
+
+    def _any_on_disk(self) -> bool:
+        folder = Path(self._seq.dirname() or ".")
+        return folder.is_dir() and any(p.name.startswith(self._seq.basename()) for p in folder.iterdir())
+
+    @property
+    def frames(self) -> list[int | None]:
+        return list(self._frames)
+
+    def path(self, frame: int | None) -> Path:
+        if frame is None:
+            return Path(self.pattern)
+        return Path(self._seq.frame(frame))
+
+    def __iter__(self) -> Iterator[tuple[int | None, Path]]:
+        for frame in self._frames:
+            yield frame, self.path(frame)
+
+    def __len__(self) -> int:
+        return len(self._frames)

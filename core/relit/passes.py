@@ -1,0 +1,123 @@
+"""The one pass table and the PassStack every stage shares.
+
+Every writer, reader, DCC adapter and test reads pass names and channel names from ``PASSES``;
+nothing else spells them.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+from typing import Iterator
+
+import numpy as np
+
+from .errors import RelitError
+
+
+@dataclass(frozen=True)
+class PassSpec:
+    name: str
+    exr_channels: tuple[str, ...]  # full EXR channel names, e.g. ("albedo.R", "albedo.G", "albedo.B")
+    nuke_layer: str
+    houdini_plane: str
+    colour: bool  # colour passes are OCIO-managed; data passes are never converted
+    description: str
+
+    @property
+    def channels(self) -> int:
+        return len(self.exr_channels)
+
+
+def _rgb(layer: str) -> tuple[str, str, str]:
+    return (f"{layer}.R", f"{layer}.G", f"{layer}.B")
+
+
+PASSES: tuple[PassSpec, ...] = (
+    PassSpec("alpha", ("A",), "alpha", "A", False, "matte, straight (not premultiplied into other passes)"),
+    PassSpec("normals", ("normals.X", "normals.Y", "normals.Z"), "normals", "N", False,
+             "camera space, +X right, +Y up, +Z toward the camera, unit length"),
+    PassSpec("depth", ("depth.Z",), "depth", "depth", False, "camera-space distance along the view axis"),
+    PassSpec("albedo", _rgb("albedo"), "albedo", "albedo", True, "diffuse reflectance in [0, 1]"),
+    PassSpec("roughness", ("roughness.Y",), "roughness", "roughness", False, "GGX roughness alpha in (0, 1]"),
+    PassSpec("specular_strength", ("specular_strength.Y",), "specular_strength", "specular_strength", False,
+             "normal-incidence Fresnel reflectance F0"),
+    PassSpec("diffuse", _rgb("diffuse"), "diffuse", "diffuse", True,
+             "cosine-weighted irradiance / pi (white Lambertian under uniform radiance 1 gives 1)"),
+    PassSpec("specular", _rgb("specular"), "specular", "specular", True, "reflected specular radiance"),
+    PassSpec("relit", _rgb("relit"), "relit", "C", True, "albedo * diffuse + specular"),
+    PassSpec("composite", _rgb("composite"), "composite", "composite", True, "relit over the background, linear light"),
+)
+PASS_BY_NAME: dict[str, PassSpec] = {p.name: p for p in PASSES}
+UNIT_TOLERANCE = 1e-2  # normals from half-float EXRs are unit length to ~1e-3; larger drift means bad data
+
+
+@dataclass
+class PassStack:
+    """Per-frame passes, each (H, W, C) float32 or None. Colour passes are in ``colourspace``."""
+
+    alpha: np.ndarray | None = None
+    normals: np.ndarray | None = None
+    depth: np.ndarray | None = None
+    albedo: np.ndarray | None = None
+    roughness: np.ndarray | None = None
+    specular_strength: np.ndarray | None = None
+    diffuse: np.ndarray | None = None
+    specular: np.ndarray | None = None
+    relit: np.ndarray | None = None
+    composite: np.ndarray | None = None
+    colourspace: str = "ACEScg"
+    metadata: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for spec in PASSES:
+            value = getattr(self, spec.name)
+            if value is None:
+                continue
+            arr = np.asarray(value, dtype=np.float32)
+            if arr.ndim == 2:
+                arr = arr[:, :, None]
+            if arr.ndim != 3 or arr.shape[2] != spec.channels:
+                raise RelitError(f"pass {spec.name!r} needs {spec.channels} channel(s) (H, W, {spec.channels}), "
+                                 f"got shape {arr.shape}")
+            setattr(self, spec.name, np.ascontiguousarray(arr))
+        shapes = {name: arr.shape[:2] for name, arr in self.items()}
+        if len(set(shapes.values())) > 1:
+            raise RelitError(f"passes have mismatched resolutions: {shapes}")
+
+    def items(self) -> Iterator[tuple[str, np.ndarray]]:
+        """(name, array) of the passes present, in table order."""
+        for spec in PASSES:
+            value = getattr(self, spec.name)
+            if value is not None:
+                yield spec.name, value
+
+    def names(self) -> list[str]:
+        return [name for name, _ in self.items()]
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        for _, arr in self.items():
+            return arr.shape[0], arr.shape[1]
+        raise RelitError("the pass stack is empty")
+
+    def require(self, *names: str) -> None:
+        missing = [n for n in names if getattr(self, n) is None]
+        if missing:
+            raise RelitError(f"missing pass(es) {', '.join(missing)}; present: {', '.join(self.names()) or 'none'}")
+
+    def check_normals(self) -> None:
+        """Normals must be unit length wherever the subject is (alpha > 0)."""
+        if self.normals is None:
+            return
+        length = np.linalg.norm(self.normals, axis=2)
+        where = np.ones(length.shape, bool) if self.alpha is None else self.alpha[:, :, 0] > 0
+        if where.any():
+            err = float(np.abs(length[where] - 1.0).max())
+            if err > UNIT_TOLERANCE:
+                raise RelitError(f"normals are not unit length (max |len-1| = {err:.3g} > {UNIT_TOLERANCE}); "
+                                 "expected camera-space unit vectors in normals.X/Y/Z")
+
+    def replace(self, **passes: np.ndarray | None) -> "PassStack":
+        current = {f.name: getattr(self, f.name) for f in fields(self)}
+        current.update(passes)
+        current["metadata"] = dict(self.metadata)
+        return PassStack(**current)

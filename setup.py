@@ -1,0 +1,32 @@
+"""relit: portrait relighting passes for VFX compositors."""
+from setuptools import setup
+
+setup(
+    name="relit",
+    version="0.1.0",
+    description="Portrait relighting passes (alpha, normals, albedo, diffuse, specular, relit) for compositors",
+    long_description=open("README.md", encoding="utf-8").read(),
+    long_description_content_type="text/markdown",
+    license="Apache-2.0",
+    python_requires=">=3.10",
+    package_dir={"": "core", "relit.ocio_configs": "ocio_configs"},
+    packages=["relit", "relit.ocio_configs", "relit.data"],
+    package_data={"relit.ocio_configs": ["*.ocio", "*.md"], "relit.data": ["*.png", "*.jpg", "*.exr", "*.md"]},
+    install_requires=[
+        "numpy>=1.24",
+        "OpenImageIO>=3.0",
+        "opencolorio>=2.4",
+        "onnxruntime>=1.18",
+        "tqdm>=4.60",
+        "fileseq>=2.0",
+    ],
+    extras_require={
+        # Mitsuba is the reference path tracer (engine verification, virtual light stage); torch trains.
+        "train": ["mitsuba>=3.5", "torch>=2.2"],
+        "test": ["pytest>=7", "onnx>=1.15"],
+        # GPU inference: replace onnxruntime by onnxruntime-gpu (see README); relit picks CUDA when present.
+        "gpu": ["onnxruntime-gpu>=1.18"],
+    },
+    entry_points={"console_scripts": ["relit=relit.cli:main"]},
+    classifiers=["Programming Language :: Python :: 3", "Topic :: Multimedia :: Graphics"],
+)
