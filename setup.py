@@ -19,10 +19,11 @@ setup(
         "onnxruntime>=1.18",
         "tqdm>=4.60",
         "fileseq>=2.0",
+        "scipy>=1.10",
     ],
     extras_require={
-        # Mitsuba is the reference path tracer (engine verification, virtual light stage); torch trains.
-        "train": ["mitsuba>=3.5", "torch>=2.2"],
+        # Mitsuba is the reference path tracer (engine verification, virtual light stage).
+        "train": ["mitsuba>=3.5"],  # torch joins (pinned) with the training code
         "test": ["pytest>=7", "onnx>=1.15"],
         # GPU inference: replace onnxruntime by onnxruntime-gpu (see README); relit picks CUDA when present.
         "gpu": ["onnxruntime-gpu>=1.18"],

@@ -168,12 +168,13 @@ def _metadata_spec(width: int, height: int, names: list[str], fmt: str, metadata
 
 
 def write_image(path: str | os.PathLike[str], image: Image, half: bool = False, compression: str = "zip") -> None:
-    """Write an RGB(A) image. Float formats keep the image's colourspace; integer ones are sRGB encoded."""
+    """Write an RGB(A) image. Float formats keep the image's colourspace; integer ones keep an encoded
+    (display/log) colourspace and turn scene-linear images into sRGB."""
     path = Path(path)
     _check_extension(path, WRITE_FORMATS, "write")
     is_float = path.suffix.lower() in FLOAT_WRITE_FORMATS
-    if not is_float:
-        image = image.to(srgb_space(image.config))
+    if not is_float and image.config.getColorSpace(image.colourspace).getEncoding() in ("scene-linear", ""):
+        image = image.to(srgb_space(image.config))  # integer files hold encoded values, never linear light
     names = ["R", "G", "B", "A"][: image.channels] if image.channels in (3, 4) else [f"C{i}" for i in range(image.channels)]
     fmt = ("half" if half else "float") if is_float else "uint8"
     if path.suffix.lower() in {".tif", ".tiff", ".dpx"}:

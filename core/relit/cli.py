@@ -1,0 +1,187 @@
+"""The ``relit`` command line: every error is one line naming the file and what was expected."""
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from . import __version__, data
+from .baseline import baseline_passes
+from .camera import Camera
+from .colour import Image, resolve_config
+from .environment import estimate_from_background, load_latlong, view
+from .errors import RelitError
+from .io import Sequence, describe, read_data, read_image, read_passes, write_image, write_passes
+from .lighting import Environment, Lighting, PointLight, load_lights
+from .relight import ShadowSettings, relight
+from .sheet import contact_sheet
+
+log = logging.getLogger("relit")
+
+
+def _info(args: argparse.Namespace) -> None:
+    d = describe(args.file)
+    print(f"{d['file']}: {d['resolution']} {d['format']}, colourspace {d['colourspace']}")
+    for layer, chans in d["layers"].items():  # type: ignore[union-attr]
+        print(f"  {layer}: {', '.join(chans)}")
+    for key, value in d["metadata"].items():  # type: ignore[union-attr]
+        print(f"  {key} = {value}")
+
+
+def _convert(args: argparse.Namespace) -> None:
+    cfg = resolve_config(args.config)
+    image = read_image(args.input, args.src, cfg)
+    write_image(args.output, image.to(args.dst) if args.dst else image, half=args.half)
+
+
+def _lighting(args: argparse.Namespace) -> Lighting:
+    env = None
+    if args.hdri:
+        env = Environment(args.hdri, args.rotate, args.exposure, colourspace=args.hdri_colourspace)
+    lights = [light for spec in args.light or [] for light in load_lights(spec)]
+    return Lighting(env, lights)
+
+
+def _relight(args: argparse.Namespace) -> None:
+    cfg = resolve_config(args.config)
+    inputs = Sequence(args.passes, args.frames)
+    outputs = Sequence(args.output, args.frames) if inputs.is_sequence else None
+    if inputs.is_sequence and (outputs is None or not outputs.is_sequence):
+        raise RelitError("a sequence of passes needs an output pattern with a frame token (####)", args.output)
+    backgrounds = Sequence(args.background, args.frames if Sequence(args.background).is_sequence else None) \
+        if args.background else None
+    estimated = args.hdri_from_background
+    failed: list[str] = []
+    for frame, path in tqdm(list(inputs), desc="relight", unit="frame", disable=len(inputs) == 1):
+        out = outputs.path(frame) if outputs else Path(args.output)
+        try:
+            stack = read_passes(path)
+            bg = None
+            if backgrounds is not None:
+                bg_path = backgrounds.path(frame if backgrounds.is_sequence else None)
+                plate = read_image(bg_path, args.background_colourspace, cfg)
+                if plate.width != stack.shape[1] or plate.height != stack.shape[0]:
+                    raise RelitError(f"background is {plate.width}x{plate.height} but the passes are "
+                                     f"{stack.shape[1]}x{stack.shape[0]}; expected the same resolution", bg_path)
+                bg = plate.to_working().pixels[..., :3]
+            lighting = _lighting(args)
+            if estimated:
+                if bg is None:
+                    raise RelitError("--hdri-from-background needs --background")
+                env_path = out.with_name(out.stem + ".envmap.exr")
+                camera = Camera(args.hfov)
+                write_image(env_path, estimate_from_background(Image(bg, "ACEScg", cfg), camera))
+                lighting.environment = Environment(str(env_path), args.rotate, args.exposure)
+            result = relight(stack, lighting, shadows=ShadowSettings(enabled=not args.no_shadows),
+                             background=bg, config=cfg)
+            write_passes(out, result, half=args.half)
+        except RelitError as exc:
+            if len(inputs) == 1:
+                raise
+            failed.append(f"frame {frame}: {exc}")
+    if failed:
+        raise RelitError(f"{len(failed)} of {len(inputs)} frame(s) failed:\n  " + "\n  ".join(failed))
+
+
+def _envmap(args: argparse.Namespace) -> None:
+    cfg = resolve_config(args.config)
+    plate = read_image(args.background, args.colourspace, cfg)
+    write_image(args.output, estimate_from_background(plate, Camera(args.hfov), args.size))
+
+
+def run_demo(out_dir: Path, config=None) -> tuple[Path, Path]:
+    """The whole chain that exists today on the bundled portrait and HDRI: read, linearise, passes
+    (baseline until learned networks ship), relight under the studio HDRI plus a key light, composite
+    over a view of the courtyard HDRI, write the multi-layer EXR and a contact sheet."""
+    cfg = resolve_config(config)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    plate = read_image(data.portrait(), config=cfg)
+    stack = baseline_passes(plate)
+    stack.metadata.update(Camera(30.0).to_metadata())
+    h, w = stack.shape
+    lighting = Lighting(Environment(str(data.hdri("studio")), rotation=30.0, colourspace=data.HDRI_COLOURSPACE),
+                        [PointLight(position=(-1.0, 0.8, 0.5), intensity=0.6, colour=(1.0, 0.85, 0.7))])
+    background = view(load_latlong(Environment(str(data.hdri("courtyard")), colourspace=data.HDRI_COLOURSPACE),
+                                   cfg), Camera(30.0), h, w)
+    result = relight(stack, lighting, background=background, config=cfg)
+    exr, png = out_dir / "demo.exr", out_dir / "demo_sheet.png"
+    write_passes(exr, result)
+    contact_sheet([("portrait", result)], png, config=cfg)
+    return exr, png
+
+
+def _demo(args: argparse.Namespace) -> None:
+    exr, png = run_demo(Path(args.output), args.config)
+    print(f"wrote {exr}\nwrote {png}")
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="relit", description="Portrait relighting passes for compositors.")
+    p.add_argument("--version", action="version", version=f"relit {__version__}")
+    p.add_argument("--config", help="OCIO config (default: $OCIO, else relit's ACES CG config)")
+    p.add_argument("-v", "--verbose", action="store_true")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    s = sub.add_parser("info", help="channels, layers and colourspace of an image")
+    s.add_argument("file")
+    s.set_defaults(func=_info)
+
+    s = sub.add_parser("convert", help="convert an image between OCIO colourspaces")
+    s.add_argument("input")
+    s.add_argument("output")
+    s.add_argument("--from", dest="src", help="input colourspace (default: from the file)")
+    s.add_argument("--to", dest="dst", help="output colourspace (default: unchanged)")
+    s.add_argument("--half", action="store_true", help="half-float EXR")
+    s.set_defaults(func=_convert)
+
+    s = sub.add_parser("relight", help="light a pass stack (EXR, or a #### sequence) under new lighting")
+    s.add_argument("passes", help="multi-layer EXR with normals (+ alpha, albedo, depth, roughness, ...)")
+    s.add_argument("-o", "--output", required=True, help="output EXR (a #### pattern for sequences)")
+    s.add_argument("--frames", help="frame range, e.g. 1001-1100")
+    s.add_argument("--hdri", help="lat-long HDR environment")
+    s.add_argument("--hdri-colourspace", help="colourspace of the HDRI (default: from the file)")
+    s.add_argument("--hdri-from-background", action="store_true", help="estimate the environment from --background")
+    s.add_argument("--hfov", type=float, default=40.0, help="background camera field of view, degrees")
+    s.add_argument("--rotate", type=float, default=0.0, help="HDRI rotation about +Y, degrees")
+    s.add_argument("--exposure", type=float, default=0.0, help="HDRI exposure, stops")
+    s.add_argument("--light", action="append", help="light JSON (inline or a file); repeatable")
+    s.add_argument("--background", help="background plate for the composite (same resolution)")
+    s.add_argument("--background-colourspace", help="colourspace of the background (default: from the file)")
+    s.add_argument("--no-shadows", action="store_true")
+    s.add_argument("--half", action="store_true", help="half-float EXR")
+    s.set_defaults(func=_relight)
+
+    s = sub.add_parser("envmap", help="estimate a lat-long environment from a background plate")
+    s.add_argument("background")
+    s.add_argument("-o", "--output", required=True)
+    s.add_argument("--hfov", type=float, default=40.0, help="the plate's horizontal field of view, degrees")
+    s.add_argument("--colourspace", help="the plate's colourspace (default: from the file)")
+    s.add_argument("--size", type=int, default=256, help="output height (width is twice)")
+    s.set_defaults(func=_envmap)
+
+    s = sub.add_parser("demo", help="run the whole chain on the bundled portrait and HDRI")
+    s.add_argument("-o", "--output", default="relit_demo", help="output folder")
+    s.set_defaults(func=_demo)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING, format="relit: %(message)s")
+    try:
+        args.func(args)
+    except RelitError as exc:
+        print(f"relit: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("relit: interrupted", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

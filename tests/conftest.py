@@ -1,0 +1,31 @@
+"""Shared fixtures: real files in tmp dirs, the shipped OCIO config, small analytic pass stacks."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from relit.colour import resolve_config
+from relit.passes import PassStack
+
+
+@pytest.fixture
+def config():
+    return resolve_config()
+
+
+def sphere_stack(size: int = 64, albedo: float = 0.5) -> PassStack:
+    """An orthographic unit sphere filling the frame: exact normals, depth and alpha."""
+    y, x = np.mgrid[0:size, 0:size]
+    nx, ny = (x + 0.5) / size * 2 - 1, 1 - (y + 0.5) / size * 2
+    r2 = nx ** 2 + ny ** 2
+    inside = r2 < 1
+    nz = np.sqrt(np.clip(1 - r2, 0, 1))
+    normals = np.where(inside[..., None], np.stack([nx, ny, nz], -1), np.float32([0, 0, 1])).astype(np.float32)
+    return PassStack(alpha=inside.astype(np.float32), normals=normals, depth=np.where(inside, 3 - nz, 0)[..., None],
+                     albedo=np.full((size, size, 3), albedo, np.float32),
+                     metadata={"camera_hfov": "0.0", "camera_ortho_width": "2.0"})
+
+
+@pytest.fixture
+def sphere():
+    return sphere_stack()

@@ -1,0 +1,190 @@
+import os
+
+import numpy as np
+import OpenImageIO as oiio
+import pytest
+
+from relit.colour import Image
+from relit.errors import RelitError
+from relit.io import Sequence, describe, read_data, read_image, read_passes, write_image, write_passes
+from relit.passes import PASSES, PassStack
+
+
+def _stack(h=6, w=5, seed=0):
+    rng = np.random.default_rng(seed)
+    n = rng.normal(size=(h, w, 3)).astype(np.float32)
+    n /= np.linalg.norm(n, axis=-1, keepdims=True)
+    return PassStack(alpha=rng.random((h, w, 1)), normals=n, depth=rng.random((h, w, 1)) + 1,
+                     albedo=rng.random((h, w, 3)), diffuse=rng.random((h, w, 3)) * 4, relit=rng.random((h, w, 3)),
+                     metadata={"note": "test"})
+
+
+def test_exr_layers_round_trip_bit_exact(tmp_path):
+    stack = _stack()
+    path = tmp_path / "passes.exr"
+    write_passes(path, stack)
+    back = read_passes(path)
+    for name, arr in stack.items():
+        assert np.array_equal(getattr(back, name), arr), name
+    assert back.metadata["note"] == "test" and back.colourspace == "ACEScg"
+
+
+def test_exr_channel_names_follow_the_pass_table(tmp_path):
+    path = tmp_path / "passes.exr"
+    write_passes(path, _stack(), half=True, compression="piz")
+    spec = oiio.ImageInput.open(str(path)).spec()
+    names = set(spec.channelnames)
+    assert {"A", "normals.X", "normals.Y", "normals.Z", "depth.Z", "albedo.R", "albedo.G", "albedo.B",
+            "relit.R", "R", "G", "B"} <= names
+    assert spec.format == oiio.TypeDesc("half")
+    assert spec.getattribute("compression") == "piz"
+    assert spec.channelnames[spec.alpha_channel] == "A"
+
+
+def test_sequence_of_three_frames_with_hashes_and_printf(tmp_path):
+    for pattern in ("shot.####.exr", "shot.%04d.exr"):
+        seq = Sequence(tmp_path / pattern, "1001-1003")
+        for frame, path in seq:
+            write_passes(path, _stack(seed=frame))
+        found = Sequence(tmp_path / pattern)  # no range: found on disk
+        assert found.frames == [1001, 1002, 1003]
+        for frame, path in found:
+            assert path.name == f"shot.{frame:04d}.exr"
+            assert np.array_equal(read_passes(path).albedo, _stack(seed=frame).albedo)
+
+
+def test_info_lists_layers(tmp_path):
+    path = tmp_path / "p.exr"
+    write_passes(path, _stack())
+    d = describe(path)
+    assert d["layers"]["normals"] == ["X", "Y", "Z"] and d["layers"]["albedo"] == ["R", "G", "B"]
+
+
+def test_colourspace_inference_and_override(tmp_path, config):
+    png, exr = tmp_path / "a.png", tmp_path / "a.exr"
+    write_image(png, Image(np.full((4, 4, 3), 0.5), "srgb_tx", config))
+    write_image(exr, Image(np.full((4, 4, 3), 0.5), "lin_rec709_srgb", config))
+    assert read_image(png).colourspace == "sRGB Encoded Rec.709 (sRGB)"
+    assert read_image(exr).colourspace == "Linear Rec.709 (sRGB)"  # from relit's metadata
+    assert read_image(png, colourspace="ACEScg").colourspace == "ACEScg"
+
+
+def test_grey_is_expanded_and_matte_is_read_as_data(tmp_path):
+    path = tmp_path / "matte.exr"
+    spec = oiio.ImageSpec(4, 3, 1, "float")
+    out = oiio.ImageOutput.create(str(path))
+    out.open(str(path), spec)
+    out.write_image(np.full((3, 4, 1), 0.25, np.float32))
+    out.close()
+    assert read_image(path).channels == 3
+    assert read_data(path, 1).shape == (3, 4, 1)
+    with pytest.raises(RelitError, match="has 1 channel\\(s\\); expected 3"):
+        read_data(path, 3)
+
+
+# ---- bad input: one-line errors naming the file and what was expected ----
+
+def _raw(path, pixels, names):
+    spec = oiio.ImageSpec(pixels.shape[1], pixels.shape[0], pixels.shape[2], "float")
+    spec.channelnames = names
+    out = oiio.ImageOutput.create(str(path))
+    out.open(str(path), spec)
+    out.write_image(np.ascontiguousarray(pixels, np.float32))
+    out.close()
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(RelitError, match=r"nope\.exr: no such file"):
+        read_image(tmp_path / "nope.exr")
+
+
+def test_corrupt_file(tmp_path):
+    bad = tmp_path / "bad.exr"
+    bad.write_bytes(b"\x76\x2f\x31\x01garbage" * 10)
+    with pytest.raises(RelitError, match=r"bad\.exr: unreadable or corrupt image"):
+        read_image(bad)
+
+
+def test_unsupported_format(tmp_path):
+    with pytest.raises(RelitError, match=r"x\.gif: cannot read \.gif; expected one of"):
+        read_image(tmp_path / "x.gif")
+
+
+def test_wrong_channel_count(tmp_path):
+    path = tmp_path / "two.exr"
+    _raw(path, np.zeros((2, 2, 2)), ("Y", "Z"))
+    with pytest.raises(RelitError, match=r"two\.exr: has 2 channels .*expected grey, RGB or RGBA"):
+        read_image(path)
+
+
+def test_nan_and_inf_pixels(tmp_path):
+    px = np.ones((3, 3, 3), np.float32)
+    px[0, 0, 0], px[1, 1, 1] = np.nan, np.inf
+    path = tmp_path / "nan.exr"
+    _raw(path, px, ("R", "G", "B"))
+    with pytest.raises(RelitError, match=r"nan\.exr: 2 NaN/Inf value\(s\)"):
+        read_image(path)
+
+
+def test_unknown_colourspace_names_the_file(tmp_path, config):
+    path = tmp_path / "a.png"
+    write_image(path, Image(np.zeros((2, 2, 3)), "srgb_tx", config))
+    with pytest.raises(RelitError, match=r"a\.png: unknown colourspace 'bogus'"):
+        read_image(path, colourspace="bogus")
+
+
+def test_mismatched_pass_resolutions():
+    with pytest.raises(RelitError, match="mismatched resolutions"):
+        PassStack(alpha=np.ones((4, 4, 1)), albedo=np.ones((4, 5, 3)))
+
+
+def test_wrong_pass_channel_count():
+    with pytest.raises(RelitError, match="pass 'normals' needs 3 channel"):
+        PassStack(normals=np.ones((4, 4, 2)))
+
+
+def test_incomplete_and_missing_layers(tmp_path):
+    part = tmp_path / "part.exr"
+    _raw(part, np.zeros((2, 2, 2)), ("normals.X", "normals.Y"))
+    with pytest.raises(RelitError, match=r"part\.exr: layer 'normals' is incomplete: missing normals.Z"):
+        read_passes(part)
+    plain = tmp_path / "plain.exr"
+    _raw(plain, np.zeros((2, 2, 3)), ("R", "G", "B"))
+    with pytest.raises(RelitError, match=r"plain\.exr: no relit pass layers"):
+        read_passes(plain)
+
+
+def test_non_unit_normals_in_a_file(tmp_path):
+    path = tmp_path / "n.exr"
+    _raw(path, np.full((2, 2, 3), 0.2), ("normals.X", "normals.Y", "normals.Z"))
+    with pytest.raises(RelitError, match=r"n\.exr: normals are not unit length"):
+        read_passes(path)
+
+
+def test_unwritable_output_leaves_nothing(tmp_path):
+    with pytest.raises(RelitError, match="folder .* does not exist"):
+        write_passes(tmp_path / "missing" / "out.exr", _stack())
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    os.chmod(locked, 0o500)
+    try:
+        if os.access(locked, os.W_OK):  # root ignores permissions; the missing-folder case above still ran
+            pytest.skip("running as root: directory permissions are not enforced")
+        with pytest.raises(RelitError, match="cannot write"):
+            write_passes(locked / "out.exr", _stack())
+    finally:
+        os.chmod(locked, 0o700)
+    assert list(locked.iterdir()) == []
+
+
+def test_failed_write_removes_its_temp_file(tmp_path):
+    with pytest.raises(RelitError, match="unknown EXR compression"):
+        write_passes(tmp_path / "out.exr", _stack(), compression="lzma")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_pass_table_is_consistent():
+    names = [p.name for p in PASSES]
+    assert len(set(names)) == len(names)
+    assert all(p.channels == len(p.exr_channels) for p in PASSES)
+    assert {p.name for p in PASSES if p.colour} == {"albedo", "diffuse", "specular", "relit", "composite"}
