@@ -115,3 +115,14 @@ def test_bad_inputs(sphere, tmp_path):
     write_image(square, Image(np.ones((8, 8, 3)), "ACEScg"))
     with pytest.raises(RelitError, match=r"square\.exr: a lat-long environment must be twice as wide as tall"):
         relight(sphere, Lighting(Environment(str(square))))
+
+
+def test_area_light_polygon_formula_matches_dense_sampling():
+    from relit.lighting import AreaLight
+    from relit.relight import _area_irradiance, _incident
+    light = AreaLight((0.2, 0.5, -1.0), (0.0, -0.3, -1.0), (0.6, 0.4), radiance=3.0)
+    rng = np.random.default_rng(2)
+    p = rng.uniform(-0.4, 0.4, (200, 3)).astype(np.float32) + np.float32([0, 0, -2.5])
+    n = np.tile(np.float32([0, 0.2, 1]) / np.linalg.norm([0, 0.2, 1]), (200, 1)).astype(np.float32)
+    dense = sum(e * np.maximum((n * d).sum(1), 0) for d, _, e in _incident(light, p, grid=64))
+    assert np.allclose(_area_irradiance(light, p, n), dense, rtol=2e-3)

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .errors import RelitError
+from .vectors import normalize
 
 
 @dataclass(frozen=True)
@@ -36,14 +37,18 @@ class Camera:
         y = 1 - (np.arange(height, dtype=np.float32) + 0.5) / height * 2
         return x[None, :], y[:, None]
 
-    def view_vectors(self, height: int, width: int) -> np.ndarray:
-        """(H, W, 3) unit vectors from the surface toward the eye."""
+    def view_vectors(self, height: int, width: int, where: np.ndarray | None = None) -> np.ndarray:
+        """Unit vectors from the surface toward the eye: (H, W, 3), or (M, 3) for the pixels ``where`` is True."""
+        shape = (height, width) if where is None else (int(np.count_nonzero(where)),)
         if self.orthographic:
-            return np.broadcast_to(np.float32([0, 0, 1]), (height, width, 3))
+            return np.broadcast_to(np.float32([0, 0, 1]), shape + (3,))
         x, y = self._ndc(height, width)
+        if where is not None:
+            rows, cols = np.nonzero(where)
+            x, y = x[0, cols], y[rows, 0]
         s = self._scale()
-        d = np.stack(np.broadcast_arrays(-x * s, -y * s * height / width, np.ones((height, width), np.float32)), -1)
-        return d / np.linalg.norm(d, axis=-1, keepdims=True)
+        d = np.stack(np.broadcast_arrays(-x * s, -y * s * height / width, np.float32(1)), -1)
+        return normalize(d)
 
     def positions(self, depth: np.ndarray) -> np.ndarray:
         """(H, W, 3) camera-space points from a (H, W) or (H, W, 1) z-depth."""

@@ -1,10 +1,14 @@
 """Light maps prefiltered from a lat-long environment (Total Relighting's diffuse and specular maps).
 
-Diffuse: the exact cosine convolution of the environment (irradiance / pi), integrated texel by texel
-on a downsampled map. It is measured against Mitsuba in tests; second-order spherical harmonics were
-not used because their ringing under a sun costs several dB there.
-Specular: exact GGX reflection tables at several roughnesses for a view along +Z, indexed by normal
-(see ``specular_table``), blended per pixel. Orientation is Mitsuba's ``envmap``.
+All maps are built in the camera frame for one environment rotation and stored as octahedral
+tables (a square map of the sphere whose look-up needs no trigonometry), so shading a pixel is one
+index computation and a few gathers.
+
+Diffuse: the exact cosine convolution of the environment (irradiance / pi), integrated texel by
+texel on a downsampled map. Second-order spherical harmonics were not used: their ringing under a
+sun costs accuracy.
+Specular: exact GGX reflection for a view along +Z at several roughnesses, indexed by normal (see
+``_specular_level``), blended per pixel. Orientation is Mitsuba's ``envmap``.
 """
 from __future__ import annotations
 
@@ -15,14 +19,14 @@ import numpy as np
 import OpenImageIO as oiio
 
 from .errors import RelitError
+from .vectors import dot, normalize
 
-DIFFUSE_SIZE = (64, 32)  # output map; irradiance is smooth
+DIFFUSE_OCT = 48  # octahedral size of the irradiance table; irradiance is smooth
 DIFFUSE_SOURCE_SIZE = (128, 64)
-SPECULAR_ROUGHNESS = (0.1, 0.2, 0.3, 0.45, 0.6, 0.8, 1.0)  # GGX alpha of each prefiltered level
-MIRROR_SOURCE_WIDTH = 512  # roughness 0 samples the environment itself at up to this width
-TABLE_TEXELS_PER_LOBE = 12.0  # table width ~ this * pi / alpha (1% rms vs brute force, alpha >= 0.3, orthographic)
-TABLE_SOURCE_WIDTH = 128
-TABLE_MAX_WIDTH = 128  # build time: about 1 s per environment and rotation on 2 cores
+SPECULAR_ROUGHNESS = (0.0, 0.1, 0.2, 0.3, 0.45, 0.6, 0.8, 1.0)  # GGX alpha of each level; 0 is a mirror
+SPECULAR_OCT = 128  # octahedral size every table is stored at
+TEXELS_PER_LOBE = 12.0  # a level is integrated at size ~ this * pi / alpha (1% rms vs brute force, alpha 0.45)
+MIRROR_SOURCE_WIDTH = 512  # the mirror level samples the environment itself at up to this width
 
 
 def uv_from_direction(d: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -83,14 +87,56 @@ def resize_latlong(latlong: np.ndarray, width: int, height: int) -> np.ndarray:
     return np.asarray(dst.get_pixels(oiio.FLOAT), np.float32).reshape(height, width, c)
 
 
-def _convolve(latlong: np.ndarray, out_size: tuple[int, int], src_size: tuple[int, int], kernel) -> np.ndarray:
-    """out(d) = sum over texels of L(l) k(d.l) dw: exact integration over the source texels."""
-    src, dirs, omega = _source(latlong, src_size, 0.0)
-    out_dirs = latlong_directions(*out_size)[0].reshape(-1, 3)
-    out = np.empty((out_dirs.shape[0], src.shape[1]), np.float32)
-    for start in range(0, out_dirs.shape[0], 1024):  # bounded memory: 1024 x texels at a time
-        out[start:start + 1024] = (kernel(out_dirs[start:start + 1024] @ dirs.T) * omega) @ src
-    return out.reshape(out_size[1], out_size[0], -1)
+def oct_directions(size: int) -> np.ndarray:
+    """Unit direction of every texel centre of an octahedral map (size, size, 3); +Z is the centre."""
+    t = (np.arange(size, dtype=np.float32) + 0.5) / size * 2 - 1
+    u, v = np.meshgrid(t, -t)  # rows go down, +Y up
+    z = 1 - np.abs(u) - np.abs(v)
+    x = np.where(z >= 0, u, (1 - np.abs(v)) * np.sign(u))
+    y = np.where(z >= 0, v, (1 - np.abs(u)) * np.sign(v))
+    d = np.stack([x, y, z], -1)
+    return normalize(d)
+
+
+def oct_taps(d: np.ndarray, size: int) -> tuple[np.ndarray, ...]:
+    """Flat indices of the four texels around each direction (M, 3) and the bilinear weights."""
+    a = np.abs(d).sum(axis=1)
+    u, v = d[:, 0] / a, d[:, 1] / a
+    back = d[:, 2] < 0
+    if back.any():
+        ub, vb = u[back], v[back]
+        u[back], v[back] = (1 - np.abs(vb)) * np.sign(ub), (1 - np.abs(ub)) * np.sign(vb)
+    x = np.clip((u + 1) * (size / 2) - 0.5, 0, size - 1.001)
+    y = np.clip((1 - v) * (size / 2) - 0.5, 0, size - 1.001)
+    x0, y0 = x.astype(np.int32), y.astype(np.int32)
+    fx, fy = (x - x0)[:, None], (y - y0)[:, None]
+    i00 = y0 * size + x0
+    return i00, i00 + 1, i00 + size, i00 + size + 1, (1 - fx) * (1 - fy), fx * (1 - fy), (1 - fx) * fy, fx * fy
+
+
+def gather(table: np.ndarray, taps: tuple[np.ndarray, ...], offset: int = 0) -> np.ndarray:
+    """Bilinear look-up in a flat (N, C) table with taps from ``oct_taps`` (offset selects a level)."""
+    i00, i10, i01, i11, w00, w10, w01, w11 = taps  # the four corners and their weights
+    # np.take is about twice as fast as fancy indexing for row gathers (benchmarks/relight_speed.py)
+    return (np.take(table, i00 + offset, axis=0) * w00 + np.take(table, i10 + offset, axis=0) * w10
+            + np.take(table, i01 + offset, axis=0) * w01 + np.take(table, i11 + offset, axis=0) * w11)
+
+
+def _source(latlong: np.ndarray, size: tuple[int, int], rotation: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Texel radiance (N, 3), direction in the camera frame (N, 3) and solid angle (N,) of a resized map."""
+    src = resize_latlong(latlong, *size).reshape(-1, latlong.shape[2]).astype(np.float32)
+    dirs, omega = latlong_directions(*size)
+    return src, rotate_y(dirs.reshape(-1, 3), rotation), np.repeat(omega, size[0])
+
+
+def _irradiance(latlong: np.ndarray, rotation: float) -> np.ndarray:
+    """Irradiance / pi for every octahedral normal direction: exact integration over the source texels."""
+    src, dirs, omega = _source(latlong, DIFFUSE_SOURCE_SIZE, rotation)
+    normals = oct_directions(DIFFUSE_OCT).reshape(-1, 3)
+    out = np.empty((normals.shape[0], 3), np.float32)
+    for start in range(0, normals.shape[0], 1024):  # bounded memory: 1024 x texels at a time
+        out[start:start + 1024] = (np.maximum(normals[start:start + 1024] @ dirs.T, 0) * omega) @ src
+    return out / np.float32(math.pi)
 
 
 def ggx_d(cos_h: np.ndarray, alpha: float | np.ndarray) -> np.ndarray:
@@ -104,30 +150,33 @@ def smith_g1(cos_t: np.ndarray, alpha: float | np.ndarray) -> np.ndarray:
     return 2.0 / (1.0 + np.sqrt(1.0 + np.square(alpha) * (1.0 - c2) / c2))
 
 
-def _source(latlong: np.ndarray, size: tuple[int, int], rotation: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Texel radiance (N, 3), direction in the camera frame (N, 3) and solid angle (N,) of a resized map."""
-    src = resize_latlong(latlong, *size).reshape(-1, latlong.shape[2]).astype(np.float32)
-    dirs, omega = latlong_directions(*size)
-    return src, rotate_y(dirs.reshape(-1, 3), rotation), np.repeat(omega, size[0])
+def _specular_level(latlong: np.ndarray, alpha: float, rotation: float) -> np.ndarray:
+    """Exact GGX reflection of the environment seen along +Z, for every octahedral normal: (N, 6).
 
-
-def specular_table(latlong: np.ndarray, alpha: float, rotation: float = 0.0) -> np.ndarray:
-    """Exact GGX reflection of the environment seen along +Z, indexed by normal direction (lat-long).
-
-    Returns (h, w, 6): channels 0-2 weight F0 and 3-5 are added (Schlick: F = F0 (1 - Fc) + Fc), so
-    specular = F0 * T[..., :3] + T[..., 3:]. Unlike the split-sum prefilter (which assumes n = v = r)
+    Channels 0-2 weight F0 and 3-5 are added (Schlick: F = F0 (1 - Fc) + Fc), so
+    specular = F0 * T[:, :3] + T[:, 3:]. Unlike the split-sum prefilter (which assumes n = v = r)
     this keeps the lobe's stretch at grazing views, where a portrait's silhouette is.
+    Roughness 0 is the mirror: the environment in the reflected direction.
     """
-    width = int(min(TABLE_MAX_WIDTH, max(32, 2 ** math.ceil(math.log2(TABLE_TEXELS_PER_LOBE * math.pi / alpha)))))
-    out_size = (width, width // 2)
-    src, dirs, omega = _source(latlong, (min(width, TABLE_SOURCE_WIDTH), min(width, TABLE_SOURCE_WIDTH) // 2), rotation)
     view = np.float32([0, 0, 1])
-    half = dirs + view
-    half /= np.maximum(np.linalg.norm(half, axis=1, keepdims=True), 1e-8)
-    fc = (1 - np.clip(half @ view, 0, 1)) ** 5
-    normals = latlong_directions(*out_size)[0].reshape(-1, 3)
+    size = SPECULAR_OCT if alpha == 0 else int(min(SPECULAR_OCT, max(16, 2 ** math.ceil(math.log2(
+        TEXELS_PER_LOBE * math.pi / alpha)))))
+    normals = oct_directions(size).reshape(-1, 3)
     out = np.zeros((normals.shape[0], 6), np.float32)
     front = np.flatnonzero(normals @ view > 0)
+    if alpha == 0.0:
+        n = normals[front]
+        nv = n @ view
+        reflect = 2 * nv[:, None] * n - view
+        width = min(latlong.shape[1], MIRROR_SOURCE_WIDTH)
+        radiance = sample_latlong(resize_latlong(latlong, width, width // 2), rotate_y(reflect, -rotation))
+        fc = ((1 - nv) ** 5)[:, None]
+        out[front, :3], out[front, 3:] = radiance * (1 - fc), radiance * fc
+        return out
+    # the lobe is twice as wide over light directions as over normals: half the resolution suffices
+    src, dirs, omega = _source(latlong, (max(32, size // 2), max(16, size // 4)), rotation)
+    half = normalize(dirs + view)
+    fc = (1 - np.clip(half @ view, 0, 1)) ** 5
     for start in range(0, len(front), 512):
         idx = front[start:start + 512]
         n = normals[idx]
@@ -137,21 +186,23 @@ def specular_table(latlong: np.ndarray, alpha: float, rotation: float = 0.0) -> 
         weight = np.where(nl > 0, weight * omega / (4 * nv[:, None]), 0.0).astype(np.float32)
         out[idx, :3] = (weight * (1 - fc)) @ src
         out[idx, 3:] = (weight * fc) @ src
-    return out.reshape(out_size[1], out_size[0], 6)
+    return resample_oct(out, size, SPECULAR_OCT)
 
 
-def _mirror_size(width: int) -> tuple[int, int]:
-    w = min(width, MIRROR_SOURCE_WIDTH)
-    return w, w // 2
+def resample_oct(table: np.ndarray, size: int, new_size: int) -> np.ndarray:
+    """A flat octahedral table (size^2, C) at another size, bilinearly."""
+    if size == new_size:
+        return table
+    return gather(table, oct_taps(oct_directions(new_size).reshape(-1, 3), size))
 
 
 @dataclass
 class LightMaps:
-    """An environment's prefiltered maps for one rotation (exposure and tint apply at look-up)."""
+    """An environment's prefiltered maps in the camera frame for one rotation (exposure and tint apply
+    at look-up): flat octahedral tables of SPECULAR_OCT^2 texels."""
 
-    diffuse: np.ndarray  # (h, w, 3) irradiance / pi, indexed by normal in the environment's own frame
-    mirror: np.ndarray  # the environment itself (roughness 0), in its own frame
-    specular: tuple[np.ndarray, ...]  # per SPECULAR_ROUGHNESS level, (h, w, 6) indexed by camera-frame normal
+    diffuse: np.ndarray  # (texels, 3) irradiance / pi
+    specular: np.ndarray  # (levels * texels, 6), level after level
     rotation: float
 
     @classmethod
@@ -159,42 +210,40 @@ class LightMaps:
         h, w, c = latlong.shape
         if w != 2 * h or c != 3:
             raise RelitError(f"a lat-long environment must be RGB and twice as wide as tall, got {w}x{h}x{c}")
-        diffuse = _convolve(latlong, DIFFUSE_SIZE, DIFFUSE_SOURCE_SIZE, lambda c_: np.maximum(c_, 0) / math.pi)
-        tables = tuple(specular_table(latlong, a, rotation) for a in SPECULAR_ROUGHNESS)
-        return cls(diffuse, resize_latlong(latlong, *_mirror_size(w)), tables, rotation)
+        levels = [_specular_level(latlong, a, rotation) for a in SPECULAR_ROUGHNESS]
+        diffuse = resample_oct(_irradiance(latlong, rotation), DIFFUSE_OCT, SPECULAR_OCT)
+        return cls(diffuse, np.concatenate(levels), rotation)
 
-    def irradiance(self, normals: np.ndarray) -> np.ndarray:
-        return sample_latlong(self.diffuse, rotate_y(normals, -self.rotation))
+    def shade(self, normals: np.ndarray, view: np.ndarray, roughness: np.ndarray,
+              f0: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Diffuse (irradiance / pi) and GGX specular radiance, (M, 3) each.
 
-    def specular_light(self, normals: np.ndarray, view: np.ndarray, roughness: np.ndarray,
-                       f0: np.ndarray) -> np.ndarray:
-        """GGX specular radiance (M, 3), blending the two levels that bracket each pixel's roughness.
-
-        The tables are built for a view along +Z; for another view (perspective) the normal that
-        reflects +Z into the same reflection direction is looked up, so highlights stay in place.
+        The specular tables are built for a view along +Z; for another view (perspective) the normal
+        that reflects +Z into the same reflection direction is looked up, so highlights stay in place.
+        The two levels bracketing each pixel's roughness are blended.
         """
-        nv = np.einsum("ij,ij->i", normals, view)
-        reflect = 2 * nv[:, None] * normals - view
-        lookup = reflect + np.float32([0, 0, 1])
-        lookup /= np.maximum(np.linalg.norm(lookup, axis=1, keepdims=True), 1e-8)
-        alpha = np.clip(roughness, 0.0, 1.0)
-        f0 = f0[:, None]
-        out = np.zeros(normals.shape, np.float32)
-        levels = (0.0,) + SPECULAR_ROUGHNESS
-        for i in range(len(levels) - 1):
-            lo, hi = levels[i], levels[i + 1]
-            sel = (alpha >= lo) & ((alpha < hi) | (i == len(levels) - 2))
-            if not sel.any():
-                continue
-            t = ((alpha[sel] - lo) / (hi - lo))[:, None]
-            upper = sample_latlong(self.specular[i], lookup[sel])
-            upper = f0[sel] * upper[:, :3] + upper[:, 3:]
-            if i == 0:
-                fc = (1 - np.clip(nv[sel], 0, 1))[:, None] ** 5
-                lower = (sample_latlong(self.mirror, rotate_y(reflect[sel], -self.rotation))
-                         * (f0[sel] * (1 - fc) + fc) * (nv[sel] > 0)[:, None])
-            else:
-                lower = sample_latlong(self.specular[i - 1], lookup[sel])
-                lower = f0[sel] * lower[:, :3] + lower[:, 3:]
-            out[sel] = lower * (1 - t) + upper * t
-        return out
+        texels = SPECULAR_OCT * SPECULAR_OCT
+        orthographic = bool(np.all(view[:, 2] == 1.0))
+        if orthographic:
+            lookup = normals
+        else:
+            lookup = 2 * dot(normals, view)[:, None] * normals - view
+            lookup[:, 2] += 1
+            lookup = normalize(lookup)
+        taps = oct_taps(lookup, SPECULAR_OCT)
+        level = np.interp(np.clip(roughness, 0, 1), SPECULAR_ROUGHNESS, np.arange(len(SPECULAR_ROUGHNESS)))
+        low = np.minimum(level.astype(np.int32), len(SPECULAR_ROUGHNESS) - 2)
+        t = (level - low).astype(np.float32)
+        if len(low) and np.ptp(level) == 0 and np.ptp(f0) == 0:
+            # No roughness/specular passes (the usual case): blend levels and Fresnel into one table.
+            lo = self.specular[low[0] * texels:(low[0] + 1) * texels]
+            hi = self.specular[(low[0] + 1) * texels:(low[0] + 2) * texels]
+            table = (f0[0] * lo[:, :3] + lo[:, 3:]) * (1 - t[0]) + (f0[0] * hi[:, :3] + hi[:, 3:]) * t[0]
+            if orthographic:  # diffuse shares the look-up
+                both = gather(np.concatenate([self.diffuse, table], axis=1), taps)
+                return both[:, :3], both[:, 3:]
+            return gather(self.diffuse, oct_taps(normals, SPECULAR_OCT)), gather(table, taps)
+        offset = low * texels
+        value = gather(self.specular, taps, offset) * (1 - t[:, None]) + gather(self.specular, taps, offset + texels) * t[:, None]
+        diffuse = gather(self.diffuse, taps if orthographic else oct_taps(normals, SPECULAR_OCT))
+        return diffuse, f0[:, None] * value[:, :3] + value[:, 3:]

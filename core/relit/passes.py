@@ -11,6 +11,7 @@ from typing import Iterator
 import numpy as np
 
 from .errors import RelitError
+from .vectors import length
 
 
 @dataclass(frozen=True)
@@ -108,10 +109,9 @@ class PassStack:
         """Normals must be unit length wherever the subject is (alpha > 0)."""
         if self.normals is None:
             return
-        length = np.linalg.norm(self.normals, axis=2)
-        where = np.ones(length.shape, bool) if self.alpha is None else self.alpha[:, :, 0] > 0
-        if where.any():
-            err = float(np.abs(length[where] - 1.0).max())
+        n = self.normals if self.alpha is None else self.normals[self.alpha[:, :, 0] > 0]
+        if n.size:
+            err = float(np.abs(length(n) - 1.0).max())
             if err > UNIT_TOLERANCE:
                 raise RelitError(f"normals are not unit length (max |len-1| = {err:.3g} > {UNIT_TOLERANCE}); "
                                  "expected camera-space unit vectors in normals.X/Y/Z")

@@ -18,10 +18,12 @@ from .errors import RelitError
 from .lighting import AreaLight, DirectionalLight, Light, Lighting, PointLight, SpotLight
 from .lightmaps import ggx_d, smith_g1
 from .passes import PassStack
+from .vectors import dot, length, normalize
 
 DEFAULT_ROUGHNESS = 0.45  # skin: a broad sheen
 DEFAULT_SPECULAR_STRENGTH = 0.028  # F0 of skin (index of refraction about 1.4)
-AREA_SAMPLES = 8  # per side: an 8 x 8 grid of point emitters integrates a rectangle to < 1% at 2x its size
+AREA_SPECULAR_SAMPLES = 3  # per side: a 3 x 3 grid of point emitters for an area light's highlight
+AREA_HORIZON_SAMPLES = 8  # per side, for diffuse where the surface's horizon cuts the light
 AREA_SHADOW_SAMPLES = 2  # per side, for soft shadows
 
 
@@ -67,39 +69,46 @@ def height_from_normals(stack: PassStack, camera: Camera, distance: float = 1.0)
     return (distance - z).astype(np.float32)
 
 
-def _march_shadows(points: np.ndarray, depth: np.ndarray, mask: np.ndarray, camera: Camera,
-                   to_light: np.ndarray, light_distance: np.ndarray, settings: ShadowSettings) -> np.ndarray:
-    """Visibility (H, W) of a light for each pixel: 0 where a ray toward it passes behind the depth surface."""
-    h, w = depth.shape
+def shadow_visibility(light: Light, points: np.ndarray, mask: np.ndarray, camera: Camera,
+                      settings: ShadowSettings) -> np.ndarray:
+    """Visibility (H, W) of a light: screen-space rays marched through the depth at a reduced
+    resolution, averaged over the light's shadow samples, then upsampled."""
+    h, w = mask.shape
     stride = max(1, math.ceil(max(h, w) / settings.max_resolution))
-    pts = points[::stride, ::stride]
-    dirs = to_light[::stride, ::stride]
-    dist = light_distance[::stride, ::stride]
+    sub_points = points[::stride, ::stride]
     sub_mask = mask[::stride, ::stride]
-    sd = depth[::stride, ::stride]
-    sh, sw = sd.shape
-    subject = float(np.median(sd[sub_mask])) if sub_mask.any() else 1.0
+    depth = -sub_points[..., 2]
+    p = sub_points[sub_mask]
+    rays = _shadow_rays(light, p)
+    visible = np.zeros(len(p), np.float32)
+    for d, dist in rays:
+        visible += _march(p, d, dist, np.where(sub_mask, depth, np.inf), camera, settings)
+    vis = np.ones(sub_mask.shape, np.float32)
+    vis[sub_mask] = visible / len(rays)
+    return vis if stride == 1 else _upsample(vis, h, w)
+
+
+def _march(p: np.ndarray, d: np.ndarray, dist: np.ndarray, depth: np.ndarray, camera: Camera,
+           settings: ShadowSettings) -> np.ndarray:
+    """1 where the ray from p (M, 3) along d toward a light dist away never passes behind the depth surface."""
+    sh, sw = depth.shape
+    finite = depth[np.isfinite(depth)]
+    subject = float(np.median(finite)) if finite.size else 1.0
     bias, thickness = settings.bias * subject, settings.thickness * subject
-    p, d, reach = pts[sub_mask], dirs[sub_mask], np.minimum(dist[sub_mask], 4.0 * subject)
-    occluded = np.zeros(p.shape[0], bool)
+    reach = np.minimum(dist, 4.0 * subject)
     pixel_size = (camera.ortho_width if camera.orthographic else
                   2 * subject * math.tan(math.radians(camera.hfov) / 2)) / sw
     start = 2.0 * pixel_size + bias
+    flat = depth.reshape(-1)
+    occluded = np.zeros(len(p), bool)
     for k in range(settings.steps):
         t = start + (reach - start) * ((k + 0.5) / settings.steps) ** 2  # denser near the surface
-        q = p + d * t[:, None]
-        col, row, zq = camera.project(q, sh, sw)
-        ci, ri = np.floor(col).astype(np.int64), np.floor(row).astype(np.int64)
-        inside = (ci >= 0) & (ci < sw) & (ri >= 0) & (ri < sh)
-        scene = np.full(p.shape[0], np.inf, np.float32)
-        scene[inside] = sd[ri[inside], ci[inside]]
-        hit = (scene < zq - bias) & (zq - scene < thickness) & (t < reach)
-        occluded |= hit
-    vis = np.ones((sh, sw), np.float32)
-    vis[sub_mask] = (~occluded).astype(np.float32)
-    if stride == 1:
-        return vis
-    return _upsample(vis, h, w)
+        col, row, zq = camera.project(p + d * t[:, None], sh, sw)
+        inside = (col >= 0) & (col < sw) & (row >= 0) & (row < sh)
+        index = np.where(inside, row.astype(np.int64).clip(0, sh - 1) * sw + col.astype(np.int64).clip(0, sw - 1), 0)
+        scene = np.where(inside, np.take(flat, index), np.inf)
+        occluded |= (scene < zq - bias) & (zq - scene < thickness) & (t < reach)
+    return (~occluded).astype(np.float32)
 
 
 def _upsample(img: np.ndarray, h: int, w: int) -> np.ndarray:
@@ -115,12 +124,9 @@ def _upsample(img: np.ndarray, h: int, w: int) -> np.ndarray:
 
 def _ggx_specular(n: np.ndarray, v: np.ndarray, l: np.ndarray, alpha: np.ndarray, f0: np.ndarray) -> np.ndarray:
     """GGX BRDF times n.l (per unit irradiance arriving normal to l), Schlick Fresnel: (M,)."""
-    h = v + l
-    h /= np.maximum(np.linalg.norm(h, axis=-1, keepdims=True), 1e-8)
-    nl = np.einsum("ij,ij->i", n, l)
-    nv = np.einsum("ij,ij->i", n, v)
-    nh = np.einsum("ij,ij->i", n, h)
-    vh = np.clip(np.einsum("ij,ij->i", v, h), 0, 1)
+    h = normalize(v + l)
+    nl, nv, nh = dot(n, l), dot(n, v), dot(n, h)
+    vh = np.clip(dot(v, h), 0, 1)
     a = np.maximum(alpha, 1e-3)
     ok = (nl > 0) & (nv > 0)
     fresnel = f0 + (1 - f0) * (1 - vh) ** 5
@@ -128,14 +134,53 @@ def _ggx_specular(n: np.ndarray, v: np.ndarray, l: np.ndarray, alpha: np.ndarray
     return np.where(ok, fresnel * ggx_d(nh, a) * g / (4 * np.maximum(nv, 1e-4)), 0.0)
 
 
-def _point_emitters(light: Light) -> list[tuple[np.ndarray, float]]:
+def _light(light: Light, p: np.ndarray, n: np.ndarray, v: np.ndarray, rough: np.ndarray,
+           f0: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Unshadowed diffuse (irradiance / pi) and specular radiance of one light, per pixel (M,)."""
+    diffuse = np.zeros(len(p), np.float32)
+    specular = np.zeros(len(p), np.float32)
+    for d, _, e in _incident(light, p):
+        if not isinstance(light, AreaLight):
+            diffuse += e * np.maximum(dot(n, d), 0) / np.float32(math.pi)
+        specular += e * _ggx_specular(n, v, d, rough, f0)
+    if isinstance(light, AreaLight):
+        diffuse = _area_irradiance(light, p, n) / np.float32(math.pi)
+    return diffuse, specular
+
+
+def _area_irradiance(light: AreaLight, p: np.ndarray, n: np.ndarray) -> np.ndarray:
+    """Exact irradiance from a Lambertian rectangle (Lambert's polygon formula); pixels whose horizon
+    cuts the rectangle are integrated on a fine grid instead, since the formula needs the whole
+    polygon above the surface."""
+    corners = light.corners().astype(np.float32)
+    to_corner = corners[None] - p[:, None]  # (M, 4, 3)
+    above = dot(to_corner, n[:, None]) > 0
+    facing = (p - corners.mean(axis=0)) @ np.asarray(light.direction, np.float32) > 0
+    a = normalize(to_corner)
+    b = np.roll(a, -1, axis=1)
+    cross = np.cross(b, a)
+    sin = length(cross)
+    angle = np.arctan2(sin, dot(a, b))
+    e = 0.5 * light.radiance * dot(angle / np.maximum(sin, 1e-12), dot(cross, n[:, None]))
+    e = np.where(facing & above.all(axis=1), np.maximum(e, 0), 0).astype(np.float32)
+    partial = facing & above.any(axis=1) & ~above.all(axis=1)
+    if partial.any():
+        pp, nn = p[partial], n[partial]
+        grid = np.zeros(len(pp), np.float32)
+        for d, _, irradiance in _incident(light, pp, AREA_HORIZON_SAMPLES):
+            grid += irradiance * np.maximum(dot(nn, d), 0)
+        e[partial] = grid
+    return e
+
+
+def _point_emitters(light: Light, grid: int = 0) -> list[tuple[np.ndarray, float]]:
     """A positional light as point emitters: (position, intensity in W/sr along its axis) each.
-    An area light is a grid of them (their cosine at the light is applied in ``_incident``)."""
+    An area light is a grid x grid array of them (their cosine at the light is applied in ``_incident``)."""
     if isinstance(light, (PointLight, SpotLight)):
         return [(np.asarray(light.position, np.float32), light.intensity)]
     if isinstance(light, AreaLight):
         corners = light.corners()
-        n = AREA_SAMPLES
+        n = grid or AREA_SPECULAR_SAMPLES
         s = (np.arange(n) + 0.5) / n
         origin, du, dv = corners[0], corners[1] - corners[0], corners[3] - corners[0]
         area = light.size[0] * light.size[1]
@@ -144,24 +189,24 @@ def _point_emitters(light: Light) -> list[tuple[np.ndarray, float]]:
     raise RelitError(f"not a positional light: {light!r}")
 
 
-def _incident(light: Light, p: np.ndarray) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+def _incident(light: Light, p: np.ndarray, grid: int = 0) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """(unit direction to the emitter (M,3), distance (M,), irradiance normal to that direction (M,))."""
     if isinstance(light, DirectionalLight):
         m = p.shape[0]
         d = np.broadcast_to(np.asarray(light.direction, np.float32), (m, 3))
         return [(d, np.full(m, np.inf, np.float32), np.full(m, light.irradiance, np.float32))]
     out = []
-    for pos, power in _point_emitters(light):
+    for pos, power in _point_emitters(light, grid):
         delta = pos - p
-        dist = np.linalg.norm(delta, axis=-1)
-        d = delta / np.maximum(dist, 1e-8)[:, None]
+        dist = np.maximum(length(delta), 1e-8)
+        d = delta / dist[:, None]
         e = power / np.maximum(dist, 1e-8) ** 2
         if isinstance(light, SpotLight):
-            cos_a = np.einsum("ij,j->i", -d, np.asarray(light.direction, np.float32))
+            cos_a = -d @ np.asarray(light.direction, np.float32)
             angle = np.degrees(np.arccos(np.clip(cos_a, -1, 1)))
             e = e * np.clip((light.cutoff_angle - angle) / (light.cutoff_angle - light.beam_width), 0, 1)
         elif isinstance(light, AreaLight):
-            e = e * np.maximum(np.einsum("ij,j->i", -d, np.asarray(light.direction, np.float32)), 0)
+            e = e * np.maximum(-d @ np.asarray(light.direction, np.float32), 0)
         out.append((d.astype(np.float32), dist.astype(np.float32), e.astype(np.float32)))
     return out
 
@@ -176,7 +221,7 @@ def _shadow_rays(light: Light, p: np.ndarray) -> list[tuple[np.ndarray, np.ndarr
         for a in s:
             for b in s:
                 delta = (origin + a * du + b * dv).astype(np.float32) - p
-                dist = np.linalg.norm(delta, axis=-1)
+                dist = length(delta)
                 out.append((delta / dist[:, None], dist))
         return out
     return [(d, dist) for d, dist, _ in _incident(light, p)[:1]]
@@ -196,7 +241,7 @@ def relight(stack: PassStack, lighting: Lighting, camera: Camera | None = None,
     alpha = stack.alpha[..., 0] if stack.alpha is not None else np.ones((h, w), np.float32)
     mask = alpha > 0
     n = stack.normals[mask]
-    v = np.ascontiguousarray(np.broadcast_to(camera.view_vectors(h, w), (h, w, 3))[mask])
+    v = np.ascontiguousarray(camera.view_vectors(h, w, mask))
     rough = stack.roughness[mask][:, 0] if stack.roughness is not None else np.full(len(n), DEFAULT_ROUGHNESS, np.float32)
     f0 = (stack.specular_strength[mask][:, 0] if stack.specular_strength is not None
           else np.full(len(n), DEFAULT_SPECULAR_STRENGTH, np.float32))
@@ -206,32 +251,20 @@ def relight(stack: PassStack, lighting: Lighting, camera: Camera | None = None,
 
     if lighting.environment is not None:
         env = lighting.environment
-        maps = light_maps(env, config)
-        diffuse += maps.irradiance(n) * env.scale
-        specular += maps.specular_light(n, v, rough, f0) * env.scale
+        env_diffuse, env_specular = light_maps(env, config).shade(n, v, rough, f0)
+        diffuse += env_diffuse * env.scale
+        specular += env_specular * env.scale
 
     if lighting.lights:
-        points_full, source = _surface(stack, camera)
+        points, source = _surface(stack, camera)
         metadata["depth_source"] = source
-        depth_full = -points_full[..., 2]
-        p = points_full[mask]
+        p = points[mask]
         for light in lighting.lights:
             colour = np.asarray(light.colour, np.float32)
-            vis = np.ones(len(n), np.float32)
-            if shadows.enabled:
-                rays = _shadow_rays(light, p)
-                acc = np.zeros((h, w), np.float32)
-                for d, dist in rays:
-                    d_full = np.zeros((h, w, 3), np.float32)
-                    d_full[mask] = d
-                    dist_full = np.zeros((h, w), np.float32)
-                    dist_full[mask] = dist
-                    acc += _march_shadows(points_full, depth_full, mask, camera, d_full, dist_full, shadows)
-                vis = acc[mask] / len(rays)
-            for d, _, e in _incident(light, p):
-                nl = np.maximum(np.einsum("ij,ij->i", n, d), 0)
-                diffuse += (e * nl * vis / math.pi)[:, None] * colour
-                specular += (e * vis * _ggx_specular(n, v, d, rough, f0))[:, None] * colour
+            vis = shadow_visibility(light, points, mask, camera, shadows)[mask] if shadows.enabled else 1.0
+            light_diffuse, light_specular = _light(light, p, n, v, rough, f0)
+            diffuse += (light_diffuse * vis)[:, None] * colour
+            specular += (light_specular * vis)[:, None] * colour
 
     def full(values: np.ndarray) -> np.ndarray:
         out = np.zeros((h, w, 3), np.float32)
