@@ -11,7 +11,7 @@ setup(
     python_requires=">=3.10",
     package_dir={"": "core", "relit.ocio_configs": "ocio_configs"},
     packages=["relit", "relit.ocio_configs", "relit.data"],
-    package_data={"relit.ocio_configs": ["*.ocio", "*.md"], "relit.data": ["*.png", "*.jpg", "*.exr", "*.md"]},
+    package_data={"relit.ocio_configs": ["*.ocio", "*.md"], "relit.data": ["*.png", "*.jpg", "*.exr", "*.ply", "*.md"]},
     install_requires=[
         "numpy>=1.24",
         "OpenImageIO>=3.0",

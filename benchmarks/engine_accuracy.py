@@ -2,7 +2,9 @@
 
     python benchmarks/engine_accuracy.py [--resolution 96] [--spp 4096]
 
-'unshadowed' is over fully covered pixels that see all of every light (exact, by ray-sphere tests);
+'unshadowed' is over fully covered pixels that see all of every light, shading without shadows
+(exact ray tests: ray-sphere for the occluder, Mitsuba's own for the head), against the full render
+and against a direct-light-only render (no interreflection, which relit does not model).
 'all' is over every fully covered pixel, with relit's screen-space shadows on. The noise column is
 Mitsuba against itself with another seed: no comparison can beat it by much.
 """
@@ -31,15 +33,18 @@ def main() -> None:
     p.add_argument("--hdri", default=str(data.hdri()))
     args = p.parse_args()
     print(f"# {machine()}; {args.resolution}x{args.resolution}, {args.spp} spp, HDRI {Path(args.hdri).name}")
-    print(f"{'scene':24s} {'unshadowed dB':>14s} {'all, shadows dB':>16s} {'no shadows dB':>14s} {'MC noise dB':>12s}")
+    print(f"{'scene':24s} {'unshadowed':>10s} {'unsh. direct':>12s} {'all, shadows':>12s} {'all direct':>10s} "
+          f"{'no shadows':>10s} {'MC noise':>8s}   (dB)")
     for spec in reference.SCENES:
         ref = reference.render(spec.name, args.hdri, args.resolution, args.spp)
+        direct = reference.render(spec.name, args.hdri, args.resolution, args.spp, bounces=1)
         again = reference.render(spec.name, args.hdri, args.resolution, args.spp, seed=1)
         every = ref.passes.alpha[..., 0] >= 0.999
         shadowed, plain = predict(ref, True), predict(ref, False)
-        print(f"{spec.name:24s} {reference.psnr(plain, ref.render, ref.unshadowed):14.2f} "
-              f"{reference.psnr(shadowed, ref.render, every):16.2f} {reference.psnr(plain, ref.render, every):14.2f} "
-              f"{reference.psnr(again.render, ref.render, every):12.2f}")
+        print(f"{spec.name:24s} {reference.psnr(plain, ref.render, ref.unshadowed):10.2f} "
+              f"{reference.psnr(plain, direct.render, ref.unshadowed):12.2f} "
+              f"{reference.psnr(shadowed, ref.render, every):12.2f} {reference.psnr(shadowed, direct.render, every):10.2f} "
+              f"{reference.psnr(plain, ref.render, every):10.2f} {reference.psnr(again.render, ref.render, every):8.2f}")
 
 
 if __name__ == "__main__":

@@ -27,6 +27,9 @@ SPECULAR_ROUGHNESS = (0.0, 0.1, 0.2, 0.3, 0.45, 0.6, 0.8, 1.0)  # GGX alpha of e
 SPECULAR_OCT = 128  # octahedral size every table is stored at
 TEXELS_PER_LOBE = 12.0  # a level is integrated at size ~ this * pi / alpha (1% rms vs brute force, alpha 0.45)
 MIRROR_SOURCE_WIDTH = 512  # the mirror level samples the environment itself at up to this width
+KEY_SHARE = 0.5  # the brightest texels holding this share of the power become key lights (shadowed)
+KEY_MAX = 4  # at most this many key lights, the most powerful regions first
+KEY_SOURCE_SIZE = (128, 64)
 
 
 def uv_from_direction(d: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -197,6 +200,57 @@ def resample_oct(table: np.ndarray, size: int, new_size: int) -> np.ndarray:
 
 
 @dataclass
+class KeyLight:
+    """A bright region of the environment treated as a distant light so it can cast shadows."""
+
+    direction: np.ndarray  # (3,) unit, camera frame, toward the light
+    irradiance: np.ndarray  # (3,) on a surface facing it
+    solid_angle: float
+
+
+def key_lights(latlong: np.ndarray, rotation: float) -> tuple[np.ndarray, list[KeyLight]]:
+    """Split an environment into a residual map and up to KEY_MAX key lights.
+
+    The texels holding KEY_SHARE of the power are grouped into connected regions; each region keeps
+    the threshold radiance in the residual (same chroma) and the excess becomes its light, so the
+    two together hold exactly the environment's energy.
+    """
+    from scipy.ndimage import label
+
+    small = resize_latlong(latlong, *KEY_SOURCE_SIZE)
+    dirs, omega = latlong_directions(*KEY_SOURCE_SIZE)
+    lum = small.mean(axis=2)
+    power = lum * omega[:, None]
+    order = np.sort(power.ravel())[::-1]
+    cut = order[min(np.searchsorted(np.cumsum(order) / max(order.sum(), 1e-12), KEY_SHARE), order.size - 1)]
+    bright = power >= cut
+    regions, count = label(bright, structure=np.ones((3, 3)))
+    if count == 0:
+        return latlong, []
+    totals = np.bincount(regions.ravel(), weights=power.ravel(), minlength=count + 1)[1:]
+    keep = np.argsort(totals)[::-1][:KEY_MAX] + 1
+    threshold = cut / omega[:, None]  # radiance (luminance) at the cut, per row
+    scale = np.where(np.isin(regions, keep), np.minimum(1.0, threshold / np.maximum(lum, 1e-12)), 1.0)
+    residual_small = small * scale[..., None]
+    excess = (small - residual_small) * omega[:, None, None]
+    lights = []
+    for r in keep:
+        sel = regions == r
+        weight = excess[sel].mean(axis=1)
+        if weight.sum() <= 0:  # a region exactly at the threshold has nothing to give
+            continue
+        direction = rotate_y((dirs[sel] * weight[:, None]).sum(axis=0)[None], rotation)[0]
+        lights.append(KeyLight((direction / np.linalg.norm(direction)).astype(np.float32),
+                               excess[sel].sum(axis=0).astype(np.float32), float(omega[np.nonzero(sel)[0]].sum())))
+    # Carry the removed energy out of the full-resolution map too: scale its texels by the same ratio.
+    h, w = latlong.shape[:2]
+    ratio = np.repeat(np.repeat(scale, h // KEY_SOURCE_SIZE[1], 0), w // KEY_SOURCE_SIZE[0], 1) \
+        if h % KEY_SOURCE_SIZE[1] == 0 and w % KEY_SOURCE_SIZE[0] == 0 else None
+    residual = latlong * ratio[..., None] if ratio is not None else resize_latlong(residual_small, w, h)
+    return residual.astype(np.float32), lights
+
+
+@dataclass
 class LightMaps:
     """An environment's prefiltered maps in the camera frame for one rotation (exposure and tint apply
     at look-up): flat octahedral tables of SPECULAR_OCT^2 texels."""
@@ -204,6 +258,8 @@ class LightMaps:
     diffuse: np.ndarray  # (texels, 3) irradiance / pi
     specular: np.ndarray  # (levels * texels, 6), level after level
     rotation: float
+    residual_diffuse: np.ndarray  # (texels, 3) irradiance / pi of the environment less its key lights
+    keys: list[KeyLight]
 
     @classmethod
     def from_latlong(cls, latlong: np.ndarray, rotation: float = 0.0) -> "LightMaps":
@@ -212,17 +268,21 @@ class LightMaps:
             raise RelitError(f"a lat-long environment must be RGB and twice as wide as tall, got {w}x{h}x{c}")
         levels = [_specular_level(latlong, a, rotation) for a in SPECULAR_ROUGHNESS]
         diffuse = resample_oct(_irradiance(latlong, rotation), DIFFUSE_OCT, SPECULAR_OCT)
-        return cls(diffuse, np.concatenate(levels), rotation)
+        residual, keys = key_lights(latlong, rotation)
+        residual_diffuse = resample_oct(_irradiance(residual, rotation), DIFFUSE_OCT, SPECULAR_OCT)
+        return cls(diffuse, np.concatenate(levels), rotation, residual_diffuse, keys)
 
     def shade(self, normals: np.ndarray, view: np.ndarray, roughness: np.ndarray,
-              f0: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Diffuse (irradiance / pi) and GGX specular radiance, (M, 3) each.
+              f0: np.ndarray, residual: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        """Diffuse (irradiance / pi; of the residual environment if ``residual``, for when the key
+        lights are shaded separately with shadows) and GGX specular radiance, (M, 3) each.
 
         The specular tables are built for a view along +Z; for another view (perspective) the normal
         that reflects +Z into the same reflection direction is looked up, so highlights stay in place.
         The two levels bracketing each pixel's roughness are blended.
         """
         texels = SPECULAR_OCT * SPECULAR_OCT
+        diffuse_table = self.residual_diffuse if residual else self.diffuse
         orthographic = bool(np.all(view[:, 2] == 1.0))
         if orthographic:
             lookup = normals
@@ -240,10 +300,10 @@ class LightMaps:
             hi = self.specular[(low[0] + 1) * texels:(low[0] + 2) * texels]
             table = (f0[0] * lo[:, :3] + lo[:, 3:]) * (1 - t[0]) + (f0[0] * hi[:, :3] + hi[:, 3:]) * t[0]
             if orthographic:  # diffuse shares the look-up
-                both = gather(np.concatenate([self.diffuse, table], axis=1), taps)
+                both = gather(np.concatenate([diffuse_table, table], axis=1), taps)
                 return both[:, :3], both[:, 3:]
-            return gather(self.diffuse, oct_taps(normals, SPECULAR_OCT)), gather(table, taps)
+            return gather(diffuse_table, oct_taps(normals, SPECULAR_OCT)), gather(table, taps)
         offset = low * texels
         value = gather(self.specular, taps, offset) * (1 - t[:, None]) + gather(self.specular, taps, offset + texels) * t[:, None]
-        diffuse = gather(self.diffuse, taps if orthographic else oct_taps(normals, SPECULAR_OCT))
+        diffuse = gather(diffuse_table, taps if orthographic else oct_taps(normals, SPECULAR_OCT))
         return diffuse, f0[:, None] * value[:, :3] + value[:, 3:]

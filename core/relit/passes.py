@@ -41,6 +41,8 @@ PASSES: tuple[PassSpec, ...] = (
     PassSpec("roughness", ("roughness.Y",), "roughness", "roughness", False, "GGX roughness alpha in (0, 1]"),
     PassSpec("specular_strength", ("specular_strength.Y",), "specular_strength", "specular_strength", False,
              "normal-incidence Fresnel reflectance F0"),
+    PassSpec("occlusion", ("occlusion.Y",), "occlusion", "occlusion", False,
+             "visible fraction of the hemisphere (environment occlusion) in [0, 1]"),
     PassSpec("diffuse", _rgb("diffuse"), "diffuse", "diffuse", True,
              "cosine-weighted irradiance / pi (white Lambertian under uniform radiance 1 gives 1)"),
     PassSpec("specular", _rgb("specular"), "specular", "specular", True, "reflected specular radiance"),
@@ -61,6 +63,7 @@ class PassStack:
     albedo: np.ndarray | None = None
     roughness: np.ndarray | None = None
     specular_strength: np.ndarray | None = None
+    occlusion: np.ndarray | None = None
     diffuse: np.ndarray | None = None
     specular: np.ndarray | None = None
     relit: np.ndarray | None = None

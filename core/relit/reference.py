@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from scipy.ndimage import binary_dilation
 
 from .camera import Camera
 from .colour import Image, resolve_config
@@ -65,16 +66,21 @@ class SceneSpec:
     glossy: float  # blend weight of a roughconductor (F = 1) lobe; 0 = pure diffuse
     roughness: float
     light: str  # "env", "point" or "area"
-    occluder: bool
+    occluder: bool = False
+    subject: str = "sphere"  # or "head": anny's head and shoulders (data/anny_head.ply)
 
 
 SCENES = (
-    SceneSpec("sphere_env_diffuse", 0.0, 0.3, "env", False),
-    SceneSpec("sphere_env_glossy", 0.4, 0.3, "env", False),
-    SceneSpec("sphere_point_diffuse", 0.0, 0.3, "point", False),
-    SceneSpec("sphere_point_glossy", 0.4, 0.3, "point", False),
-    SceneSpec("occluder_area_diffuse", 0.0, 0.3, "area", True),
+    SceneSpec("sphere_env_diffuse", 0.0, 0.3, "env"),
+    SceneSpec("sphere_env_glossy", 0.4, 0.3, "env"),
+    SceneSpec("sphere_point_diffuse", 0.0, 0.3, "point"),
+    SceneSpec("sphere_point_glossy", 0.4, 0.3, "point"),
+    SceneSpec("occluder_area_diffuse", 0.0, 0.3, "area", occluder=True),
+    SceneSpec("head_env_diffuse", 0.0, 0.3, "env", subject="head"),
+    SceneSpec("head_env_glossy", 0.3, 0.4, "env", subject="head"),
+    SceneSpec("head_point_diffuse", 0.0, 0.3, "point", subject="head"),
 )
+HEAD_SCALE = 5.0  # head-and-shoulders framing: the 25 cm head is 60% of the frame height
 SCENE_BY_NAME = {s.name: s for s in SCENES}
 ALBEDO = 0.7
 # Lights in relit's camera space (camera at the origin); Mitsuba's world is shifted by CAMERA_DISTANCE on z.
@@ -128,8 +134,21 @@ def _emitters(spec: SceneSpec, hdri: Path) -> tuple[dict, Lighting]:
     return {"light": rect}, Lighting(lights=[AREA])
 
 
-def render(name: str, hdri: str | os.PathLike[str], resolution: int = 64, spp: int = 256, seed: int = 0) -> Reference:
-    """Render a reference scene (see ``SCENES``) with Mitsuba and return it with its exact passes."""
+def _subject(spec: SceneSpec, mi) -> dict:
+    if spec.subject == "sphere":
+        return {"type": "sphere", "radius": 0.8, "bsdf": _bsdf(spec, ALBEDO)}
+    from . import data
+    return {"type": "ply", "filename": str(data.path("anny_head.ply")), "face_normals": False,
+            "to_world": mi.ScalarTransform4f().scale(HEAD_SCALE), "bsdf": _bsdf(spec, ALBEDO)}
+
+
+def render(name: str, hdri: str | os.PathLike[str], resolution: int = 64, spp: int = 256, seed: int = 0,
+           bounces: int = 8) -> Reference:
+    """Render a reference scene (see ``SCENES``) with Mitsuba and return it with its exact passes.
+
+    ``bounces`` 1 renders direct light only (Mitsuba's max_depth 2), isolating shadowing from
+    interreflection, which relit's engine does not model.
+    """
     if name not in SCENE_BY_NAME:
         raise RelitError(f"unknown reference scene {name!r}; expected one of {', '.join(SCENE_BY_NAME)}")
     spec = SCENE_BY_NAME[name]
@@ -137,14 +156,14 @@ def render(name: str, hdri: str | os.PathLike[str], resolution: int = 64, spp: i
     emitters, lighting = _emitters(spec, Path(hdri))
     scene = {
         "type": "scene",
-        "integrator": {"type": "aov", "aovs": "nn:sh_normal,pp:position", "image": {"type": "path", "max_depth": 8, "hide_emitters": True}},
+        "integrator": {"type": "aov", "aovs": "nn:sh_normal,pp:position", "image": {"type": "path", "max_depth": bounces + 1, "hide_emitters": True}},
         "sensor": {
             "type": "perspective", "fov": HFOV, "fov_axis": "x",
             "to_world": mi.ScalarTransform4f().look_at(origin=[0, 0, CAMERA_DISTANCE], target=[0, 0, 0], up=[0, 1, 0]),
             "film": {"type": "hdrfilm", "width": resolution, "height": resolution, "rfilter": {"type": "box"}},
             "sampler": {"type": "independent", "sample_count": spp, "seed": seed},
         },
-        "subject": {"type": "sphere", "radius": 0.8, "bsdf": _bsdf(spec, ALBEDO)},
+        "subject": _subject(spec, mi),
         **emitters,
     }
     if spec.occluder:
@@ -177,7 +196,25 @@ def render(name: str, hdri: str | os.PathLike[str], resolution: int = 64, spp: i
         unshadowed[unshadowed] = ~_blocked(points.astype(np.float64), targets)
         # the occluder is a second object in front; only the subject's own pixels count
         unshadowed &= passes.depth[..., 0] > CAMERA_DISTANCE - 1.0
+    elif spec.subject == "head" and spec.light != "env":
+        # a head shadows itself (nose, chin, ears): test each pixel's path to the light with Mitsuba
+        unshadowed &= _sees_light(loaded, mi, Camera(HFOV).positions(passes.depth), passes.normals,
+                                  np.asarray(POINT.position))
+    if spec.occluder or (spec.subject == "head" and spec.light != "env"):
+        # the test is at pixel centres; a pixel beside a shadowed one may be partly in penumbra
+        unshadowed &= ~binary_dilation(~unshadowed & (alpha[..., 0] >= 0.999))
     return Reference(name, passes, lighting, Camera(HFOV), to_working.pixels, spec.glossy, unshadowed)
+
+
+def _sees_light(scene, mi, points: np.ndarray, normals: np.ndarray, light: np.ndarray) -> np.ndarray:
+    """(H, W) whether the segment from each camera-space point to the light hits nothing (Mitsuba's ray test)."""
+    origin = (points + normals * 1e-3 + _TO_WORLD).reshape(-1, 3)
+    target = light + _TO_WORLD
+    delta = target - origin
+    dist = np.linalg.norm(delta, axis=1)
+    rays = mi.Ray3f(mi.Point3f(*origin.T.astype(np.float32)), mi.Vector3f(*(delta / dist[:, None]).T.astype(np.float32)),
+                    mi.Float(dist.astype(np.float32) * 0.999))
+    return ~np.array(scene.ray_test(rays), dtype=bool).reshape(points.shape[:2])
 
 
 def psnr(a: np.ndarray, b: np.ndarray, mask: np.ndarray, peak: float | None = None) -> float:

@@ -1,0 +1,65 @@
+"""ONNX Runtime sessions: the only way relit runs networks (torch is for training only).
+
+The CUDA provider is used when onnxruntime-gpu provides it, the CPU otherwise, and the choice is
+logged once per model so a farm log shows where frames ran.
+"""
+from __future__ import annotations
+
+import logging
+import os
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+
+from .errors import RelitError
+
+log = logging.getLogger("relit.models")
+PREFERRED_PROVIDERS = ("CUDAExecutionProvider", "CPUExecutionProvider")
+
+
+def providers(prefer: str | None = None) -> list[str]:
+    """Providers to ask for, best first: ``prefer`` ("cpu", "cuda") or $RELIT_DEVICE narrows the choice."""
+    prefer = (prefer or os.environ.get("RELIT_DEVICE") or "").lower()
+    available = set(ort.get_available_providers())
+    chosen = [p for p in PREFERRED_PROVIDERS if p in available]
+    if prefer == "cpu":
+        chosen = ["CPUExecutionProvider"]
+    elif prefer == "cuda":
+        if "CUDAExecutionProvider" not in available:
+            raise RelitError("CUDA was asked for but this onnxruntime has no CUDA provider; "
+                             "install onnxruntime-gpu (see README, GPU inference)")
+        chosen = ["CUDAExecutionProvider", "CPUExecutionProvider"]
+    return chosen
+
+
+@lru_cache(maxsize=16)
+def _session(path: str, mtime: float, provider_list: tuple[str, ...]) -> ort.InferenceSession:
+    options = ort.SessionOptions()
+    options.log_severity_level = 3
+    try:
+        session = ort.InferenceSession(path, options, providers=list(provider_list))
+    except Exception as exc:  # onnxruntime raises several unrelated exception types for bad models
+        raise RelitError(f"not a usable ONNX model ({str(exc).splitlines()[0]})", path) from None
+    log.info("%s runs on %s", Path(path).name, session.get_providers()[0])
+    return session
+
+
+def session(path: str | os.PathLike[str], prefer: str | None = None) -> ort.InferenceSession:
+    """A cached session for an ONNX file on the best available provider."""
+    path = Path(path)
+    if not path.is_file():
+        raise RelitError("no such ONNX model", path)
+    return _session(str(path), path.stat().st_mtime, tuple(providers(prefer)))
+
+
+def run(model: ort.InferenceSession, **inputs: np.ndarray) -> list[np.ndarray]:
+    """Run with float32 NCHW inputs by name; a wrong name or shape is a one-line error."""
+    expected = {i.name: i.shape for i in model.get_inputs()}
+    if set(inputs) != set(expected):
+        raise RelitError(f"model inputs are {sorted(expected)}, got {sorted(inputs)}")
+    try:
+        return model.run(None, {k: np.ascontiguousarray(v, np.float32) for k, v in inputs.items()})
+    except Exception as exc:
+        raise RelitError(f"inference failed: {str(exc).splitlines()[0]}; expected inputs {expected}") from None
