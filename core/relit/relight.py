@@ -7,6 +7,8 @@ relit = albedo * diffuse + specular, where diffuse is irradiance / pi and specul
 from __future__ import annotations
 
 import math
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -22,6 +24,7 @@ from .vectors import dot, length, normalize
 
 DEFAULT_ROUGHNESS = 0.45  # skin: a broad sheen
 DEFAULT_SPECULAR_STRENGTH = 0.028  # F0 of skin (index of refraction about 1.4)
+PIXELS_PER_CHUNK = 65536  # smaller frames are shaded on one thread
 AREA_SPECULAR_SAMPLES = 3  # per side: a 3 x 3 grid of point emitters for an area light's highlight
 AREA_HORIZON_SAMPLES = 8  # per side, for diffuse where the surface's horizon cuts the light
 AREA_SHADOW_SAMPLES = 2  # per side, for soft shadows
@@ -87,8 +90,8 @@ def height_from_normals(stack: PassStack, camera: Camera, distance: float = 1.0)
 
 def shadow_visibility(light: Light, points: np.ndarray, mask: np.ndarray, camera: Camera,
                       settings: ShadowSettings) -> np.ndarray:
-    """Visibility (H, W) of a light: screen-space rays marched through the depth at a reduced
-    resolution, averaged over the light's shadow samples, then upsampled."""
+    """Visibility of a light at the pixels ``mask`` selects (M,): screen-space rays marched through
+    the depth at a reduced resolution, averaged over the light's shadow samples, then interpolated."""
     h, w = mask.shape
     stride = max(1, math.ceil(max(h, w) / settings.max_resolution))
     sub_points = points[::stride, ::stride]
@@ -101,7 +104,7 @@ def shadow_visibility(light: Light, points: np.ndarray, mask: np.ndarray, camera
         visible += _march(p, d, dist, np.where(sub_mask, depth, np.inf), camera, settings)
     vis = np.ones(sub_mask.shape, np.float32)
     vis[sub_mask] = visible / len(rays)
-    return vis if stride == 1 else _upsample(vis, h, w)
+    return vis[mask] if stride == 1 else _upsample_at(vis, mask)
 
 
 def _march(p: np.ndarray, d: np.ndarray, dist: np.ndarray, depth: np.ndarray, camera: Camera,
@@ -129,7 +132,8 @@ def _march(p: np.ndarray, d: np.ndarray, dist: np.ndarray, depth: np.ndarray, ca
 
 def ambient_occlusion(points: np.ndarray, normals: np.ndarray, mask: np.ndarray, camera: Camera,
                       settings: OcclusionSettings) -> np.ndarray:
-    """Cosine-weighted visible fraction of each pixel's hemisphere (H, W), from the depth's horizons.
+    """Cosine-weighted visible fraction of the hemisphere at the pixels ``mask`` selects (M,), from
+    the depth's horizons.
 
     For each slice direction the highest horizon on both sides is found by stepping through the
     camera-space points; the cosine-weighted visibility between the horizons is integrated in closed
@@ -179,7 +183,7 @@ def ambient_occlusion(points: np.ndarray, normals: np.ndarray, mask: np.ndarray,
         total += n_len * arc
     ao = np.ones((sh, sw), np.float32)
     ao[sub_mask] = np.clip(total / settings.slices, 0, 1)
-    return ao if stride == 1 else _upsample(ao, h, w)
+    return ao[mask] if stride == 1 else _upsample_at(ao, mask)
 
 
 def multi_bounce(ao: np.ndarray, albedo: np.ndarray) -> np.ndarray:
@@ -191,15 +195,20 @@ def multi_bounce(ao: np.ndarray, albedo: np.ndarray) -> np.ndarray:
     return np.maximum(ao, ((a * ao + b) * ao + c) * ao)
 
 
-def _upsample(img: np.ndarray, h: int, w: int) -> np.ndarray:
+def _upsample_at(img: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Bilinear values of a low-resolution image at the full-resolution pixels ``mask`` selects (M,)."""
+    h, w = mask.shape
     sh, sw = img.shape
-    rows = np.clip((np.arange(h) + 0.5) * sh / h - 0.5, 0, sh - 1)
-    cols = np.clip((np.arange(w) + 0.5) * sw / w - 0.5, 0, sw - 1)
-    r0, c0 = np.floor(rows).astype(int), np.floor(cols).astype(int)
-    r1, c1 = np.minimum(r0 + 1, sh - 1), np.minimum(c0 + 1, sw - 1)
-    fr, fc = (rows - r0)[:, None], (cols - c0)[None, :]
-    return ((img[r0][:, c0] * (1 - fc) + img[r0][:, c1] * fc) * (1 - fr)
-            + (img[r1][:, c0] * (1 - fc) + img[r1][:, c1] * fc) * fr)
+    rows, cols = np.nonzero(mask)
+    y = np.clip((rows + 0.5) * (sh / h) - 0.5, 0, sh - 1)
+    x = np.clip((cols + 0.5) * (sw / w) - 0.5, 0, sw - 1)
+    y0, x0 = np.minimum(y.astype(np.int64), sh - 2).clip(0), np.minimum(x.astype(np.int64), sw - 2).clip(0)
+    fy, fx = np.clip(y - y0, 0, 1), np.clip(x - x0, 0, 1)
+    flat = img.reshape(-1)
+    i = y0 * sw + x0
+    right, down = min(1, sw - 1), sw * min(1, sh - 1)
+    return ((np.take(flat, i) * (1 - fx) + np.take(flat, i + right) * fx) * (1 - fy)
+            + (np.take(flat, i + down) * (1 - fx) + np.take(flat, i + down + right) * fx) * fy).astype(np.float32)
 
 
 def _ggx_specular(n: np.ndarray, v: np.ndarray, l: np.ndarray, alpha: np.ndarray, f0: np.ndarray) -> np.ndarray:
@@ -311,7 +320,11 @@ def relight(stack: PassStack, lighting: Lighting, camera: Camera | None = None,
             background: np.ndarray | None = None, shadows: ShadowSettings | None = None,
             config: ocio.Config | None = None, occlusion: OcclusionSettings | None = None) -> PassStack:
     """Add ``diffuse``, ``specular``, ``relit`` (needs albedo), ``composite`` (needs a background) and,
-    under an environment, ``occlusion`` (the visible fraction of each pixel's hemisphere)."""
+    under an environment, ``occlusion`` (the visible fraction of each pixel's hemisphere).
+
+    Image-space work (shadow rays, occlusion) runs first on the whole frame; the per-pixel shading
+    then runs in chunks on every core (numpy releases the GIL in its kernels).
+    """
     stack.require("normals")
     stack.check_normals()
     if lighting.environment is None and not lighting.lights:
@@ -322,44 +335,67 @@ def relight(stack: PassStack, lighting: Lighting, camera: Camera | None = None,
     h, w = stack.shape
     alpha = stack.alpha[..., 0] if stack.alpha is not None else np.ones((h, w), np.float32)
     mask = alpha > 0
-    n = stack.normals[mask]
-    v = np.ascontiguousarray(camera.view_vectors(h, w, mask))
-    rough = stack.roughness[mask][:, 0] if stack.roughness is not None else np.full(len(n), DEFAULT_ROUGHNESS, np.float32)
-    f0 = (stack.specular_strength[mask][:, 0] if stack.specular_strength is not None
-          else np.full(len(n), DEFAULT_SPECULAR_STRENGTH, np.float32))
-    diffuse = np.zeros((len(n), 3), np.float32)
-    specular = np.zeros((len(n), 3), np.float32)
+    count = int(np.count_nonzero(mask))
+    px = {
+        "n": stack.normals[mask],
+        "v": np.ascontiguousarray(camera.view_vectors(h, w, mask)),
+        "rough": stack.roughness[mask][:, 0] if stack.roughness is not None
+        else np.full(count, DEFAULT_ROUGHNESS, np.float32),
+        "f0": stack.specular_strength[mask][:, 0] if stack.specular_strength is not None
+        else np.full(count, DEFAULT_SPECULAR_STRENGTH, np.float32),
+    }
     metadata = dict(stack.metadata)
     passes: dict[str, np.ndarray] = {}
-    points = None
-    if lighting.lights or (lighting.environment is not None and (occlusion.enabled or shadows.enabled)):
+    env = lighting.environment
+    maps = light_maps(env, config) if env is not None else None
+    if lighting.lights or (env is not None and (occlusion.enabled or shadows.enabled)):
         points, metadata["depth_source"] = _surface(stack, camera)
-
-    if lighting.environment is not None:
-        env = lighting.environment
-        maps = light_maps(env, config)
-        env_diffuse, env_specular = maps.shade(n, v, rough, f0, residual=shadows.enabled)
-        if shadows.enabled:  # the environment's key lights cast shadows
-            for key in maps.keys:
-                vis = shadow_visibility(DirectionalLight(key.direction), points, mask, camera, shadows)[mask]
-                env_diffuse += (np.maximum(n @ key.direction, 0) * vis / np.float32(math.pi))[:, None] * key.irradiance
-        if occlusion.enabled:
+        px["p"] = points[mask]
+        # (light, visibility or None) for the user's lights and the environment's key lights
+        visible = [(light, shadow_visibility(light, points, mask, camera, shadows) if shadows.enabled else None)
+                   for light in lighting.lights]
+        if maps is not None and shadows.enabled:
+            px["key_vis"] = [shadow_visibility(DirectionalLight(k.direction), points, mask, camera, shadows)
+                             for k in maps.keys]
+        if env is not None and occlusion.enabled:
             ao = ambient_occlusion(points, stack.normals, mask, camera, occlusion)
-            passes["occlusion"] = ao[..., None]
+            passes["occlusion"] = np.ones((h, w, 1), np.float32)
+            passes["occlusion"][mask, 0] = ao
             if occlusion.apply:
-                albedo = stack.albedo[mask] if stack.albedo is not None else np.full((len(n), 3), 0.5, np.float32)
-                env_diffuse *= multi_bounce(ao[mask][:, None], albedo)
-        diffuse += env_diffuse * env.scale
-        specular += env_specular * env.scale
+                px["ao"] = ao[:, None]
+                px["albedo"] = stack.albedo[mask] if stack.albedo is not None else np.full((count, 3), 0.5, np.float32)
+    else:
+        visible = []
 
-    if lighting.lights:
-        p = points[mask]
-        for light in lighting.lights:
+    diffuse = np.zeros((count, 3), np.float32)
+    specular = np.zeros((count, 3), np.float32)
+
+    def shade(chunk: slice) -> None:
+        c = {k: ([x[chunk] for x in val] if isinstance(val, list) else val[chunk]) for k, val in px.items()}
+        n, v, rough, f0 = c["n"], c["v"], c["rough"], c["f0"]
+        if env is not None:
+            env_diffuse, env_specular = maps.shade(n, v, rough, f0, residual=shadows.enabled)
+            for key, vis in zip(maps.keys, c.get("key_vis", [])):
+                env_diffuse += (np.maximum(n @ key.direction, 0) * vis / np.float32(math.pi))[:, None] * key.irradiance
+            if "ao" in c:
+                env_diffuse *= multi_bounce(c["ao"], c["albedo"])
+            diffuse[chunk] += env_diffuse * env.scale
+            specular[chunk] += env_specular * env.scale
+        for light, vis in visible:
+            light_diffuse, light_specular = _light(light, c["p"], n, v, rough, f0)
+            if vis is not None:
+                light_diffuse, light_specular = light_diffuse * vis[chunk], light_specular * vis[chunk]
             colour = np.asarray(light.colour, np.float32)
-            vis = shadow_visibility(light, points, mask, camera, shadows)[mask] if shadows.enabled else 1.0
-            light_diffuse, light_specular = _light(light, p, n, v, rough, f0)
-            diffuse += (light_diffuse * vis)[:, None] * colour
-            specular += (light_specular * vis)[:, None] * colour
+            diffuse[chunk] += light_diffuse[:, None] * colour
+            specular[chunk] += light_specular[:, None] * colour
+
+    step = max(PIXELS_PER_CHUNK, -(-count // (os.cpu_count() or 1)))
+    chunks = [slice(i, i + step) for i in range(0, count, step)]
+    if len(chunks) > 1:
+        with ThreadPoolExecutor(max_workers=os.cpu_count()) as pool:
+            list(pool.map(shade, chunks))
+    elif chunks:
+        shade(chunks[0])
 
     def full(values: np.ndarray) -> np.ndarray:
         out = np.zeros((h, w, 3), np.float32)
