@@ -188,3 +188,20 @@ def test_pass_table_is_consistent():
     assert len(set(names)) == len(names)
     assert all(p.channels == len(p.exr_channels) for p in PASSES)
     assert {p.name for p in PASSES if p.colour} == {"albedo", "diffuse", "specular", "relit", "composite"}
+
+
+@pytest.mark.parametrize("name, expected", [
+    ("plate.tif", "sRGB Encoded Rec.709 (sRGB)"),  # 16-bit integer: an encoded space
+    ("plate.dpx", "sRGB Encoded Rec.709 (sRGB)"),
+    ("plate.jpg", "sRGB Encoded Rec.709 (sRGB)"),
+    ("plate.hdr", "Linear Rec.709 (sRGB)"),  # Radiance: linear Rec.709 primaries
+])
+def test_every_read_format_round_trips_with_its_colourspace(tmp_path, config, name, expected):
+    ramp = np.linspace(0.05, 0.95, 4 * 6 * 3).reshape(4, 6, 3)
+    image = Image(ramp, expected, config)
+    path = tmp_path / name
+    write_image(path, image)
+    back = read_image(path)
+    assert back.colourspace == expected
+    tolerance = {"plate.jpg": 0.05, "plate.hdr": 0.01}.get(name, 1 / 255)  # lossy JPEG; RGBE's 8-bit mantissa
+    assert np.abs(back.pixels[..., :3] - ramp).max() <= tolerance

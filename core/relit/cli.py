@@ -17,7 +17,7 @@ from .environment import estimate_from_background, load_latlong, view
 from .errors import RelitError
 from .io import Sequence, describe, read_data, read_image, read_passes, write_image, write_passes
 from .lighting import Environment, Lighting, PointLight, load_lights
-from .relight import ShadowSettings, relight
+from .relight import OcclusionSettings, ShadowSettings, relight
 from .sheet import contact_sheet
 
 log = logging.getLogger("relit")
@@ -77,7 +77,7 @@ def _relight(args: argparse.Namespace) -> None:
                 write_image(env_path, estimate_from_background(Image(bg, "ACEScg", cfg), camera))
                 lighting.environment = Environment(str(env_path), args.rotate, args.exposure)
             result = relight(stack, lighting, shadows=ShadowSettings(enabled=not args.no_shadows),
-                             background=bg, config=cfg)
+                             background=bg, config=cfg, occlusion=OcclusionSettings(apply=args.occlusion))
             write_passes(out, result, half=args.half)
         except RelitError as exc:
             if len(inputs) == 1:
@@ -151,7 +151,10 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--light", action="append", help="light JSON (inline or a file); repeatable")
     s.add_argument("--background", help="background plate for the composite (same resolution)")
     s.add_argument("--background-colourspace", help="colourspace of the background (default: from the file)")
-    s.add_argument("--no-shadows", action="store_true")
+    s.add_argument("--no-shadows", action="store_true",
+                   help="no shadows from lights or from the HDRI's key lights (the exact unshadowed convolution)")
+    s.add_argument("--occlusion", action="store_true",
+                   help="darken the HDRI's diffuse light by the occlusion pass (always written)")
     s.add_argument("--half", action="store_true", help="half-float EXR")
     s.set_defaults(func=_relight)
 
