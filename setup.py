@@ -24,7 +24,7 @@ setup(
     extras_require={
         # Mitsuba is the reference path tracer (engine verification, virtual light stage).
         "train": ["mitsuba>=3.5"],  # torch joins (pinned) with the training code
-        "test": ["pytest>=7", "onnx>=1.15"],
+        "test": ["pytest>=7", "onnx>=1.15", "openjd-cli>=0.8"],
         # GPU inference: replace onnxruntime by onnxruntime-gpu (see README); relit picks CUDA when present.
         "gpu": ["onnxruntime-gpu>=1.18"],
     },

@@ -14,8 +14,10 @@ from .baseline import baseline_passes
 from .camera import Camera
 from .colour import Image, resolve_config
 from .environment import estimate_from_background, load_latlong, view
+from .farm import openjd_template, write_template
 from .errors import RelitError
-from .io import Sequence, describe, read_data, read_image, read_passes, write_image, write_passes
+from .io import (Sequence, describe, has_frame_token, read_image, read_passes, remove_stale_temp, write_image,
+                 write_passes)
 from .lighting import Environment, Lighting, PointLight, load_lights
 from .relight import OcclusionSettings, ShadowSettings, relight
 from .sheet import contact_sheet
@@ -49,15 +51,21 @@ def _lighting(args: argparse.Namespace) -> Lighting:
 def _relight(args: argparse.Namespace) -> None:
     cfg = resolve_config(args.config)
     inputs = Sequence(args.passes, args.frames)
-    outputs = Sequence(args.output, args.frames) if inputs.is_sequence else None
-    if inputs.is_sequence and (outputs is None or not outputs.is_sequence):
+    if inputs.is_sequence and not has_frame_token(args.output):
         raise RelitError("a sequence of passes needs an output pattern with a frame token (####)", args.output)
-    backgrounds = Sequence(args.background, args.frames if Sequence(args.background).is_sequence else None) \
-        if args.background else None
+    outputs = Sequence(args.output, inputs.frame_range) if inputs.is_sequence else None
+    backgrounds = None
+    if args.background:
+        backgrounds = Sequence(args.background, inputs.frame_range if has_frame_token(args.background) else None)
     estimated = args.hdri_from_background
     failed: list[str] = []
-    for frame, path in tqdm(list(inputs), desc="relight", unit="frame", disable=len(inputs) == 1):
+    todo = [(f, p) for f, p in inputs if args.overwrite or not (outputs.path(f) if outputs else Path(args.output)).exists()]
+    if len(todo) < len(inputs):
+        log.warning("%d of %d frame(s) already written, skipped (--overwrite redoes them)", len(inputs) - len(todo),
+                    len(inputs))
+    for frame, path in tqdm(todo, desc="relight", unit="frame", disable=len(inputs) == 1):
         out = outputs.path(frame) if outputs else Path(args.output)
+        remove_stale_temp(out)
         try:
             stack = read_passes(path)
             bg = None
@@ -84,13 +92,20 @@ def _relight(args: argparse.Namespace) -> None:
                 raise
             failed.append(f"frame {frame}: {exc}")
     if failed:
-        raise RelitError(f"{len(failed)} of {len(inputs)} frame(s) failed:\n  " + "\n  ".join(failed))
+        raise RelitError(f"{len(failed)} of {len(todo)} frame(s) failed:\n  " + "\n  ".join(failed))
 
 
 def _envmap(args: argparse.Namespace) -> None:
     cfg = resolve_config(args.config)
     plate = read_image(args.background, args.colourspace, cfg)
     write_image(args.output, estimate_from_background(plate, Camera(args.hfov), args.size))
+
+
+def _farm(args: argparse.Namespace) -> None:
+    template = openjd_template(args.command_args, args.frames, args.chunk, args.name, args.executable)
+    write_template(template, args.output)
+    tasks = template["steps"][0]["parameterSpace"]["taskParameterDefinitions"][0]["range"]
+    print(f"wrote {args.output}: {len(tasks)} task(s) of up to {args.chunk} frame(s)")
 
 
 def run_demo(out_dir: Path, config=None) -> tuple[Path, Path]:
@@ -156,7 +171,18 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--occlusion", action="store_true",
                    help="darken the HDRI's diffuse light by the occlusion pass (always written)")
     s.add_argument("--half", action="store_true", help="half-float EXR")
+    s.add_argument("--overwrite", action="store_true", help="redo frames whose output exists (default: skip them)")
     s.set_defaults(func=_relight)
+
+    s = sub.add_parser("farm", help="write a render-farm job for a relit sequence command")
+    s.add_argument("scheduler", choices=["openjd"], help="job format: Open Job Description (Deadline Cloud, openjd run)")
+    s.add_argument("--frames", required=True, help="the whole frame range, e.g. 1001-1100")
+    s.add_argument("--chunk", type=int, default=10, help="frames per task")
+    s.add_argument("--name", default="relit", help="job name")
+    s.add_argument("--executable", help="relit on the render nodes (default: this one)")
+    s.add_argument("-o", "--output", required=True, help="job template (.json); then -- and the relit command, "
+                   "e.g. -- relight shot.####.exr -o out.####.exr --hdri env.exr")
+    s.set_defaults(func=_farm)
 
     s = sub.add_parser("envmap", help="estimate a lat-long environment from a background plate")
     s.add_argument("background")
@@ -173,7 +199,10 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    split = argv.index("--") if "--" in argv else len(argv)  # `relit farm ... -- <relit command>`
+    args = parser().parse_args(argv[:split])
+    args.command_args = argv[split + 1:]
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING, format="relit: %(message)s")
     try:
         args.func(args)

@@ -125,6 +125,17 @@ def read_data(path: str | os.PathLike[str], channels: int) -> np.ndarray:
     return pixels
 
 
+def _temp_pattern(path: Path) -> str:
+    return f".{path.stem}.*.tmp{path.suffix}"
+
+
+def remove_stale_temp(path: str | os.PathLike[str]) -> None:
+    """Remove temp files a killed run left beside ``path`` (a rename never happened for them)."""
+    path = Path(path)
+    for stale in path.parent.glob(_temp_pattern(path)):
+        stale.unlink(missing_ok=True)
+
+
 @contextmanager
 def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     """Yield a temp path beside ``path`` (same extension, so OIIO picks the format); rename on success."""
@@ -272,6 +283,15 @@ def describe(path: str | os.PathLike[str]) -> dict[str, object]:
     }
 
 
+def _file_sequence(pattern: str) -> fileseq.FileSequence:
+    return fileseq.FileSequence(pattern, pad_style=fileseq.PAD_STYLE_HASH1, allow_subframes=False)
+
+
+def has_frame_token(pattern: str | os.PathLike[str]) -> bool:
+    """Whether a path holds a frame token (``####``, ``%04d``, ``$F4``, ``@``)."""
+    return bool(_file_sequence(str(pattern)).padding())
+
+
 class Sequence:
     """A frame pattern (``shot.####.exr``, ``shot.%04d.exr``, ``shot.$F4.exr``) and, optionally, a frame range.
 
@@ -281,7 +301,7 @@ class Sequence:
 
     def __init__(self, pattern: str | os.PathLike[str], frames: str | None = None) -> None:
         self.pattern = str(pattern)
-        self._seq = fileseq.FileSequence(self.pattern, pad_style=fileseq.PAD_STYLE_HASH1, allow_subframes=False)
+        self._seq = _file_sequence(self.pattern)
         self.is_sequence = bool(self._seq.padding())
         if not self.is_sequence:
             if frames:
@@ -307,6 +327,11 @@ class Sequence:
     @property
     def frames(self) -> list[int | None]:
         return list(self._frames)
+
+    @property
+    def frame_range(self) -> str | None:
+        """The frames as a range string (for a matching output pattern); None for a still."""
+        return str(fileseq.FrameSet(self._frames)) if self.is_sequence else None
 
     def path(self, frame: int | None) -> Path:
         if frame is None:
