@@ -205,3 +205,11 @@ def test_every_read_format_round_trips_with_its_colourspace(tmp_path, config, na
     assert back.colourspace == expected
     tolerance = {"plate.jpg": 0.05, "plate.hdr": 0.01}.get(name, 1 / 255)  # lossy JPEG; RGBE's 8-bit mantissa
     assert np.abs(back.pixels[..., :3] - ramp).max() <= tolerance
+
+
+def test_outputs_get_ordinary_permissions(tmp_path):
+    path = tmp_path / "p.exr"
+    write_passes(path, _stack())
+    umask = os.umask(0)
+    os.umask(umask)
+    assert path.stat().st_mode & 0o777 == 0o666 & ~umask  # not the temp file's private 0600

@@ -108,6 +108,23 @@ def _farm(args: argparse.Namespace) -> None:
     print(f"wrote {args.output}: {len(tasks)} task(s) of up to {args.chunk} frame(s)")
 
 
+def _stage_render(args: argparse.Namespace) -> None:
+    from .stage.job import render_stage
+    manifest = render_stage(args.out, args.count, args.res, args.spp, args.seed, args.hdris, args.workers,
+                            args.lightings)
+    print(f"{args.out}: {len(manifest['samples'])} sample file(s), {manifest['rendered_now']} person(s) rendered now")
+
+
+def _stage_sheet(args: argparse.Namespace) -> None:
+    folder = Path(args.folder)
+    files = sorted(folder.glob(args.pattern))[: args.count]
+    if not files:
+        raise RelitError("no stage samples (*_L*.exr) here", folder)
+    stacks = [(f.stem, read_passes(f).replace(depth=None)) for f in files]
+    contact_sheet(stacks, args.output, tile=160)
+    print(f"wrote {args.output}")
+
+
 def run_demo(out_dir: Path, config=None) -> tuple[Path, Path]:
     """The whole chain that exists today on the bundled portrait and HDRI: read, linearise, passes
     (baseline until learned networks ship), relight under the studio HDRI plus a key light, composite
@@ -191,6 +208,25 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--colourspace", help="the plate's colourspace (default: from the file)")
     s.add_argument("--size", type=int, default=256, help="output height (width is twice)")
     s.set_defaults(func=_envmap)
+
+    s = sub.add_parser("stage", help="the virtual light stage: render synthetic people with exact passes")
+    stage = s.add_subparsers(dest="stage_command", required=True)
+    r = stage.add_parser("render", help="render samples (deterministic per seed, resumable, parallel)")
+    r.add_argument("--count", type=int, required=True, help="number of people (each lit --lightings ways)")
+    r.add_argument("--res", type=int, default=256)
+    r.add_argument("--spp", type=int, default=64, help="path-tracing samples per pixel")
+    r.add_argument("--seed", type=int, default=0)
+    r.add_argument("--lightings", type=int, default=2, help="lightings per person (consistency pairs)")
+    r.add_argument("--hdris", help="folder of lat-long HDRIs (default: the two bundled ones)")
+    r.add_argument("--workers", type=int, help="processes (default: one per core)")
+    r.add_argument("--out", required=True)
+    r.set_defaults(func=_stage_render)
+    r = stage.add_parser("sheet", help="contact sheet of samples and their passes")
+    r.add_argument("folder")
+    r.add_argument("-o", "--output", required=True, help="PNG")
+    r.add_argument("--count", type=int, default=16)
+    r.add_argument("--pattern", default="*_L*.exr", help="which files, e.g. '*_L0.exr' for one lighting each")
+    r.set_defaults(func=_stage_sheet)
 
     s = sub.add_parser("demo", help="run the whole chain on the bundled portrait and HDRI")
     s.add_argument("-o", "--output", default="relit_demo", help="output folder")

@@ -22,6 +22,8 @@ WRITE_FORMATS = READ_FORMATS
 META_PREFIX = "relit:"
 COLOURSPACE_KEY = META_PREFIX + "colourspace"
 EXR_COMPRESSIONS = ("none", "zip", "zips", "piz", "pxr24", "b44", "dwaa", "dwab")
+_UMASK = os.umask(0)
+os.umask(_UMASK)  # read once: outputs get the permissions a plain open() would give, not mkstemp's 0600
 
 # OIIO >= 3 labels files with colour-interop IDs; map those to the config's roles/aliases.
 _INTEROP_IDS = {
@@ -151,6 +153,7 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     tmp = Path(tmp_name)
     try:
         yield tmp
+        os.chmod(tmp, 0o666 & ~_UMASK)
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)

@@ -105,6 +105,18 @@ def _blocked(points: np.ndarray, targets: np.ndarray) -> np.ndarray:
     return hit
 
 
+def area_light_shape(mi, light: AreaLight, offset: np.ndarray) -> dict:
+    """relit's AreaLight as Mitsuba's emitting rectangle (which spans [-1, 1]^2 and emits toward +z),
+    ``offset`` taking relit's camera frame to Mitsuba's world."""
+    corners = light.corners()
+    u, v = (corners[1] - corners[0]) / 2, (corners[3] - corners[0]) / 2
+    matrix = np.eye(4)
+    matrix[:3, 0], matrix[:3, 1], matrix[:3, 2] = u, v, np.asarray(light.direction)
+    matrix[:3, 3] = corners.mean(axis=0) + offset
+    return {"type": "rectangle", "to_world": mi.ScalarTransform4f(matrix.tolist()),
+            "emitter": {"type": "area", "radiance": {"type": "rgb", "value": [light.radiance * c for c in light.colour]}}}
+
+
 def _bsdf(spec: SceneSpec, albedo: float) -> dict:
     diffuse = {"type": "diffuse", "reflectance": {"type": "rgb", "value": [albedo] * 3}}
     if spec.glossy == 0:
@@ -121,17 +133,7 @@ def _emitters(spec: SceneSpec, hdri: Path) -> tuple[dict, Lighting]:
     if spec.light == "point":
         return ({"light": {"type": "point", "position": (np.asarray(POINT.position) + _TO_WORLD).tolist(),
                            "intensity": {"type": "rgb", "value": [POINT.intensity] * 3}}}, Lighting(lights=[POINT]))
-    mi = mitsuba()
-    corners = AREA.corners()
-    centre = corners.mean(axis=0) + _TO_WORLD
-    u, v = (corners[1] - corners[0]) / 2, (corners[3] - corners[0]) / 2
-    n = np.asarray(AREA.direction)
-    # Mitsuba's rectangle spans [-1, 1]^2 in x, y and emits toward +z.
-    matrix = np.eye(4)
-    matrix[:3, 0], matrix[:3, 1], matrix[:3, 2], matrix[:3, 3] = u, v, n, centre
-    rect = {"type": "rectangle", "to_world": mi.ScalarTransform4f(matrix.tolist()),
-            "emitter": {"type": "area", "radiance": {"type": "rgb", "value": [AREA.radiance] * 3}}}
-    return {"light": rect}, Lighting(lights=[AREA])
+    return {"light": area_light_shape(mitsuba(), AREA, _TO_WORLD)}, Lighting(lights=[AREA])
 
 
 def _subject(spec: SceneSpec, mi) -> dict:

@@ -1,0 +1,81 @@
+"""Procedural hair as curves for Mitsuba, because matting lives or dies on hair.
+
+Roots are spread over the scalp of the person's mesh (area-weighted), strands grow out from the scalp,
+fall under gravity, curl if the style says so and are kept outside an ellipsoid around the head.
+Thin strands cover a fraction of a pixel, so the rendered alpha is fractional at the hair's edges.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .look import Look
+from .person import REGIONS, Person
+
+POINTS_PER_STRAND = 10
+STRAND_RADIUS = 0.00012  # metres: thicker than real hair, so low resolutions still see strands
+FLYAWAY_SHARE = 0.015
+FACE_HALF_WIDTH = 0.075  # metres: hair falling in front of the face is parted to either side
+
+
+def _scalp(person: Person) -> np.ndarray:
+    """Skin triangles above the hairline (higher at the front than at the back)."""
+    centre = person.vertices[person.faces].mean(axis=1)
+    y, z = centre[:, 1], centre[:, 2]
+    hairline = 0.055 - 0.12 * (1 - np.clip((z + 0.09) / 0.16, 0, 1))  # front +5.5 cm, back -6.5 cm
+    head = np.abs(centre[:, 0]) < 0.11
+    ears = (np.abs(centre[:, 0]) > 0.065) & (y < 0.02) & (z < 0.03)
+    return np.flatnonzero((person.region == REGIONS.index("skin")) & head & (y > hairline) & ~ears)
+
+
+def strands(person: Person, look: Look, rng: np.random.Generator, count: int) -> np.ndarray:
+    """(count, POINTS_PER_STRAND, 3) control points; empty for a bald look."""
+    scalp = _scalp(person)
+    if look.hair_length <= 0 or scalp.size == 0:
+        return np.zeros((0, POINTS_PER_STRAND, 3), np.float32)
+    tri = person.vertices[person.faces[scalp]]
+    area = np.linalg.norm(np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0]), axis=1)
+    pick = rng.choice(len(scalp), count, p=area / area.sum())
+    a, b = rng.uniform(size=(2, count, 1))
+    flip = (a + b) > 1
+    a, b = np.where(flip, 1 - a, a), np.where(flip, 1 - b, b)
+    roots = tri[pick, 0] + a * (tri[pick, 1] - tri[pick, 0]) + b * (tri[pick, 2] - tri[pick, 0])
+    normals = person.normals[person.faces[scalp[pick]]].mean(axis=1)
+    normals /= np.linalg.norm(normals, axis=1, keepdims=True)
+    flyaway = rng.uniform(size=(count, 1)) < FLYAWAY_SHARE
+    length = look.hair_length * rng.uniform(0.7, 1.1, (count, 1)) * np.where(flyaway, 0.5, 1.0)
+    gravity = np.array([0.0, -1.0, 0.0])
+    # Hair leaves the scalp nearly flat, combed down and back, with a little lift (volume).
+    comb = np.array([0.0, -1.0, -0.6]) + rng.normal(0, 0.25, (count, 3))
+    tangent = comb - np.sum(comb * normals, axis=1, keepdims=True) * normals
+    tangent /= np.maximum(np.linalg.norm(tangent, axis=1, keepdims=True), 1e-9)
+    lift = rng.uniform(0.1, 0.3, (count, 1))
+    direction = np.where(flyaway, normals + rng.normal(0, 0.5, (count, 3)), tangent + lift * normals)
+    direction /= np.linalg.norm(direction, axis=1, keepdims=True)
+    step = length / (POINTS_PER_STRAND - 1)
+    radii = np.array([0.088, 0.118, 0.105])  # head ellipsoid (x, y, z) around the origin
+    points = [roots]
+    phase = rng.uniform(0, 2 * np.pi, (count, 1))
+    for k in range(1, POINTS_PER_STRAND):
+        bend = 0.0 if look.hair_length < 0.02 else 0.35
+        direction = direction + gravity * bend * np.where(flyaway, 0.2, 1.0)
+        direction /= np.linalg.norm(direction, axis=1, keepdims=True)
+        p = points[-1] + direction * step
+        if look.hair_curl > 0:
+            side = np.cross(direction, normals)
+            side /= np.maximum(np.linalg.norm(side, axis=1, keepdims=True), 1e-9)
+            p = p + side * look.hair_curl * np.sin(phase + k * 1.3)
+        scaled = np.linalg.norm(p / (radii * (1.01 + 0.015 * k / POINTS_PER_STRAND)), axis=1, keepdims=True)
+        p = np.where(scaled < 1, p / scaled, p)  # stay outside the head
+        face = (p[:, 2] > 0.0) & (np.abs(p[:, 0]) < FACE_HALF_WIDTH) & (p[:, 1] < 0.05)
+        p[:, 0] = np.where(face, np.where(p[:, 0] < 0, -1, 1) * FACE_HALF_WIDTH, p[:, 0])  # part around the face
+        points.append(p)
+    return np.stack(points, axis=1).astype(np.float32)
+
+
+def write_curves(points: np.ndarray, path: str) -> None:
+    """Mitsuba's curve file: one 'x y z radius' line per control point, a blank line between strands."""
+    radius = np.linspace(STRAND_RADIUS, STRAND_RADIUS * 0.5, points.shape[1])
+    with open(path, "w") as f:
+        for strand in points:
+            f.write("\n".join(f"{x:.6f} {y:.6f} {z:.6f} {r:.7f}" for (x, y, z), r in zip(strand, radius)))
+            f.write("\n\n")

@@ -1,0 +1,108 @@
+"""Rendering a virtual-light-stage data set: deterministic per seed, parallel, resumable, with a manifest.
+
+Sample ``i`` is a new identity lit ``lightings`` ways (a lighting-consistency pair for Lumos's loss).
+Identities ``i % VALIDATION_EVERY == VALIDATION_EVERY - 1`` are the validation split and are lit only
+by the held-out HDRIs, which training identities never see: validation is unseen in person and light.
+"""
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from ..errors import RelitError
+from ..io import atomic_path, read_passes, write_passes
+
+VALIDATION_EVERY = 8
+HELD_OUT_HDRIS = ("courtyard", "night")
+
+
+def sample_paths(out: Path, index: int, lightings: int) -> list[Path]:
+    return [out / f"{index:06d}_L{k}.exr" for k in range(lightings)]
+
+
+def is_validation(index: int) -> bool:
+    return index % VALIDATION_EVERY == VALIDATION_EVERY - 1
+
+
+def sample_seed(seed: int, index: int) -> int:
+    return int(np.random.SeedSequence([seed, index]).generate_state(1)[0] % (2 ** 31))
+
+
+def _hdri_split(hdris: list[str]) -> tuple[list[str], list[str]]:
+    held = [h for h in hdris if Path(h).stem in HELD_OUT_HDRIS]
+    train = [h for h in hdris if h not in held]
+    if not held or not train:  # too few HDRIs to hold any out: both splits share them (said in the manifest)
+        return hdris, hdris
+    return train, held
+
+
+def _render_one(task: tuple) -> tuple[int, str, float]:
+    from .sample import render_sample
+    index, out, res, spp, seed, hdris, lightings = task
+    paths = sample_paths(Path(out), index, lightings)
+    if all(p.exists() for p in paths):
+        return index, "skipped", 0.0
+    start = time.perf_counter()
+    train, held = _hdri_split(hdris)
+    stacks = render_sample(sample_seed(seed, index), held if is_validation(index) else train, res, spp, lightings)
+    for path, stack in zip(paths, stacks):
+        stack.metadata.update(index=str(index), split="validation" if is_validation(index) else "train")
+        write_passes(path, stack, half=True)
+    return index, "rendered", time.perf_counter() - start
+
+
+def render_stage(out: str | os.PathLike[str], count: int, res: int = 256, spp: int = 64, seed: int = 0,
+                 hdri_dir: str | os.PathLike[str] | None = None, workers: int | None = None,
+                 lightings: int = 2) -> dict:
+    """Render samples 0..count-1 into ``out`` (skipping finished ones), then write the manifest."""
+    from .. import data
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    folder = Path(hdri_dir) if hdri_dir else data.path("")
+    hdris = sorted(str(p) for p in folder.glob("*.exr"))
+    if not hdris:
+        raise RelitError("no lat-long .exr environments in this folder", folder)
+    if count < 1 or res < 16 or spp < 1 or lightings < 1:
+        raise RelitError(f"need count >= 1, res >= 16, spp >= 1, lightings >= 1; got {count}, {res}, {spp}, {lightings}")
+    tasks = [(i, str(out), res, spp, seed, hdris, lightings) for i in range(count)]
+    workers = max(1, min(workers or os.cpu_count() or 1, count))
+    rendered = 0
+    with tqdm(total=count, desc="stage", unit="sample") as bar:
+        if workers == 1:
+            results = map(_render_one, tasks)
+            for _, status, _ in results:
+                rendered += status == "rendered"
+                bar.update()
+        else:
+            # spawn: each worker builds its own anny model and Mitsuba state
+            with multiprocessing.get_context("spawn").Pool(workers) as pool:
+                for _, status, _ in pool.imap_unordered(_render_one, tasks):
+                    rendered += status == "rendered"
+                    bar.update()
+    manifest = write_manifest(out, seed, res, spp, hdris)
+    manifest["rendered_now"] = rendered
+    return manifest
+
+
+def write_manifest(out: Path, seed: int, res: int, spp: int, hdris: list[str]) -> dict:
+    """manifest.json: every sample file with its identity, split and lighting, read back from the files."""
+    samples = []
+    for path in sorted(out.glob("*_L*.exr")):
+        meta = read_passes(path).metadata
+        lighting = json.loads(meta.get("lighting", "{}"))
+        samples.append({"file": path.name, "identity": int(meta.get("index", -1)), "split": meta.get("split"),
+                        "lighting_index": int(meta.get("lighting_index", 0)), "hdri": Path(lighting.get("hdri", "")).stem,
+                        "lights": len(lighting.get("lights", []))})
+    train, held = _hdri_split(hdris)
+    manifest = {"seed": seed, "resolution": res, "spp": spp, "validation_every": VALIDATION_EVERY,
+                "held_out_hdris": sorted({Path(h).stem for h in held}) if held != train else [],
+                "samples": samples}
+    with atomic_path(out / "manifest.json") as tmp:
+        tmp.write_text(json.dumps(manifest, indent=1) + "\n")
+    return manifest

@@ -1,0 +1,106 @@
+"""People from anny: a random phenotype and head pose, cropped to head and shoulders.
+
+Meshes are in metres in relit's frame (Y up, facing +Z), the head's bounding-box centre at the
+origin. Triangles keep anny's per-corner UVs (for MakeHuman's region masks) and a region label.
+"""
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+import numpy as np
+
+from ..errors import RelitError
+
+CROP_BELOW_TOP = 0.62  # metres of body kept below the top of the head
+NECK_BELOW_TOP = 0.27  # below this, body triangles are clothed
+REGIONS = ("skin", "cloth", "eye_front", "eye_back", "mouth")
+_ANNY_LABELS = {"eye_front": ("eye_front.L", "eye_front.R"), "eye_back": ("eye_back.L", "eye_back.R"),
+                "mouth": ("mouth_cavity", "tongue", "eye_cavity.L", "eye_cavity.R")}
+POSE_BONES = {"neck01": 8.0, "neck02": 6.0, "head": 12.0}  # bone: max rotation in degrees
+
+
+@dataclass
+class Person:
+    vertices: np.ndarray  # (V, 3) float32
+    faces: np.ndarray  # (F, 3) int32
+    uvs: np.ndarray  # (F, 3, 2) float32 per corner
+    region: np.ndarray  # (F,) int8 index into REGIONS
+    normals: np.ndarray  # (V, 3) smooth vertex normals
+    params: dict = field(default_factory=dict)
+
+
+@lru_cache(maxsize=1)
+def _model():
+    """anny's default model, built once per process (its first build compiles kernels, about a minute)."""
+    try:
+        import torch  # noqa: F401
+        import warp
+        warp.config.quiet = True  # anny's skinning kernels; keep their banner out of relit's output
+        import anny
+    except ImportError:
+        raise RelitError("the virtual light stage needs anny and torch: pip install 'relit[train]'") from None
+    from anny.face_segmentation import get_face_segmentation_mask
+    warnings.simplefilter("ignore", DeprecationWarning)
+    model = anny.Anny()
+    labels = np.zeros(model.face_texture_coordinate_indices.shape[0], np.int8)  # skin
+    for region, names in _ANNY_LABELS.items():
+        labels[get_face_segmentation_mask(model, list(names)).numpy()] = REGIONS.index(region)
+    uv = model.texture_coordinates.numpy()[model.face_texture_coordinate_indices.numpy()].astype(np.float32)
+    return model, model.get_triangular_faces().numpy(), uv, labels
+
+
+def _rotation(axis: np.ndarray, degrees: float) -> np.ndarray:
+    axis = axis / np.linalg.norm(axis)
+    a = math.radians(degrees)
+    k = np.array([[0, -axis[2], axis[1]], [axis[2], 0, -axis[0]], [-axis[1], axis[0], 0]])
+    return np.eye(3) + math.sin(a) * k + (1 - math.cos(a)) * k @ k
+
+
+def vertex_normals(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
+    """Area-weighted smooth normals."""
+    tri = vertices[faces]
+    face_n = np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0])
+    normals = np.zeros_like(vertices)
+    for k in range(3):
+        np.add.at(normals, faces[:, k], face_n)
+    return (normals / np.maximum(np.linalg.norm(normals, axis=1, keepdims=True), 1e-12)).astype(np.float32)
+
+
+def sample_person(rng: np.random.Generator) -> Person:
+    """A random adult: anny phenotype (gender, age, muscle, weight, height, proportions) and a head pose."""
+    import torch
+
+    model, faces, uvs, labels = _model()
+    phenotype = {
+        "gender": rng.uniform(0, 1), "age": rng.uniform(0.45, 1.0), "muscle": rng.uniform(0.2, 0.8),
+        "weight": rng.uniform(0.2, 0.85), "height": rng.uniform(0.3, 0.7), "proportions": rng.uniform(0.3, 0.7),
+    }
+    values = [phenotype.get(name, 0.5) for name in model.phenotype_labels]
+    pose = torch.eye(4, dtype=model.dtype)[None, None].expand(1, model.bone_count, 4, 4).clone()
+    angles = {}
+    bones = list(model.bone_labels)
+    for bone, limit in POSE_BONES.items():
+        axis = rng.normal(size=3)
+        angles[bone] = float(rng.uniform(-limit, limit))
+        pose[0, bones.index(bone), :3, :3] = torch.tensor(_rotation(axis, angles[bone]), dtype=model.dtype)
+    with torch.no_grad():
+        vertices = model(pose_parameters=pose, phenotype_kwargs=torch.tensor([values], dtype=model.dtype))["vertices"]
+    v = vertices[0].numpy().astype(np.float64)
+    top = v[:, 2].max()
+    keep = (v[faces][:, :, 2] > top - CROP_BELOW_TOP).all(axis=1)
+    f, uv, region = faces[keep], uvs[keep], labels[keep].copy()
+    centroid_z = v[f][:, :, 2].mean(axis=1)
+    region[(region == REGIONS.index("skin")) & (centroid_z < top - NECK_BELOW_TOP)] = REGIONS.index("cloth")
+    used = np.unique(f)
+    remap = np.full(len(v), -1, np.int64)
+    remap[used] = np.arange(len(used))
+    v = v[used]
+    v = np.stack([v[:, 0], v[:, 2], -v[:, 1]], axis=1)  # anny: Z up, -Y forward -> relit: Y up, +Z forward
+    head = v[:, 1] > v[:, 1].max() - 0.25
+    v -= (v[head].min(axis=0) + v[head].max(axis=0)) / 2
+    f = remap[f].astype(np.int32)
+    return Person(v.astype(np.float32), f, uv, region, vertex_normals(v.astype(np.float32), f),
+                  {"phenotype": phenotype, "pose_degrees": angles})

@@ -1,0 +1,236 @@
+"""One virtual-light-stage sample: a person, framed and lit like a real plate, path-traced with every pass.
+
+Two Mitsuba renders per lighting: the full materials (RGB, plus normals and positions as AOVs) and
+diffuse-only materials (plus the albedo AOV). Then, in linear Rec.709 (Mitsuba's RGB space):
+relit = full / alpha, diffuse = diffuse-only / (alpha * albedo), specular = (full - diffuse-only) / alpha,
+so relit = albedo * diffuse + specular holds up to the two renders' noise; specular holds every
+non-Lambertian part (skin sheen, eyes, hair).
+"""
+from __future__ import annotations
+
+import json
+import math
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..camera import Camera
+from ..environment import load_latlong, view
+from ..lighting import Environment, Lighting, light_from_dict
+from ..passes import PassStack
+from ..reference import RENDER_COLOURSPACE, area_light_shape, mitsuba
+from . import hair as hair_mod
+from .look import Look, sample_look, skin_textures
+from .person import REGIONS, Person, sample_person
+
+TARGET_RADIANCE = 0.5  # mean environment radiance is scaled to about this, then jittered by +-1 stop
+HAIR_STRANDS = 12000
+
+
+@dataclass
+class Shot:
+    hfov: float  # degrees
+    frame_height: float  # metres of the subject the frame spans
+    yaw: float  # the person turned about +Y, degrees
+    tilt: float  # the camera's vertical offset of the head, fraction of the frame
+
+    @property
+    def distance(self) -> float:
+        return self.frame_height / (2 * math.tan(math.radians(self.hfov) / 2))
+
+
+@dataclass
+class StageLighting:
+    """An HDRI (rotated, exposed) and any area lights (a light-stage rig); all in the camera frame."""
+
+    hdri: str
+    rotation: float
+    scale: float  # multiplies the HDRI's radiance
+    lights: list[dict] = field(default_factory=list)  # relit light JSON
+
+    def to_lighting(self) -> Lighting:
+        env = Environment(self.hdri, self.rotation, math.log2(self.scale), colourspace=RENDER_COLOURSPACE)
+        return Lighting(env, [light_from_dict(d) for d in self.lights])
+
+
+def sample_shot(rng: np.random.Generator) -> Shot:
+    return Shot(hfov=float(rng.uniform(18, 42)), frame_height=float(rng.uniform(0.36, 0.6)),
+                yaw=float(rng.uniform(-30, 30)), tilt=float(rng.uniform(0.12, 0.22)))
+
+
+def _mean_radiance(path: str) -> float:
+    return float(load_latlong(Environment(path, colourspace=RENDER_COLOURSPACE)).mean())
+
+
+def sample_lighting(rng: np.random.Generator, hdris: list[str], shot: Shot) -> StageLighting:
+    """An HDRI at a random rotation and exposure; one time in three a rig of 1-3 area lights over a dim HDRI."""
+    hdri = str(rng.choice(hdris))
+    scale = TARGET_RADIANCE / max(_mean_radiance(hdri), 1e-6) * 2.0 ** rng.uniform(-1, 1)
+    lights = []
+    if rng.uniform() < 1 / 3:
+        scale *= 0.15
+        for _ in range(int(rng.integers(1, 4))):
+            theta, phi = rng.uniform(-80, 80), rng.uniform(-20, 60)  # around the subject, mostly from the front
+            d = np.array([math.sin(math.radians(theta)) * math.cos(math.radians(phi)), math.sin(math.radians(phi)),
+                          math.cos(math.radians(theta)) * math.cos(math.radians(phi))])
+            centre = np.array([0.0, 0.0, -shot.distance]) + d * rng.uniform(0.8, 1.6)
+            size = float(rng.uniform(0.2, 0.8))
+            lights.append({"type": "area", "position": centre.tolist(), "direction": (-d).tolist(),
+                           "size": [size, size], "radiance": float(rng.uniform(2, 8) / size ** 2 * 0.3)})
+    return StageLighting(hdri, float(rng.uniform(0, 360)), float(scale), lights)
+
+
+def _write_ply(path: Path, vertices: np.ndarray, normals: np.ndarray, faces: np.ndarray, uvs: np.ndarray) -> None:
+    """Binary PLY with per-vertex UVs: vertices are split where a corner's UV differs."""
+    corner_v = faces.reshape(-1)
+    corner_uv = uvs.reshape(-1, 2)
+    key = np.column_stack([corner_v, np.round(corner_uv * 1e6).astype(np.int64)])
+    unique, first, inverse = np.unique(key, axis=0, return_index=True, return_inverse=True)
+    v, n, uv = vertices[unique[:, 0]], normals[unique[:, 0]], corner_uv[first]
+    f = inverse.reshape(-1, 3).astype(np.int32)
+    data = np.empty(len(v), dtype=[(c, "<f4") for c in ("x", "y", "z", "nx", "ny", "nz", "u", "v")])
+    for i, c in enumerate("xyz"):
+        data[c] = v[:, i]
+        data["n" + c] = n[:, i]
+    data["u"], data["v"] = uv[:, 0], uv[:, 1]
+    tri = np.empty(len(f), dtype=[("n", "u1"), ("i", "<i4", 3)])
+    tri["n"], tri["i"] = 3, f
+    header = ("ply\nformat binary_little_endian 1.0\nelement vertex %d\n" % len(v)
+              + "".join(f"property float {c}\n" for c in ("x", "y", "z", "nx", "ny", "nz", "u", "v"))
+              + "element face %d\nproperty list uchar int vertex_indices\nend_header\n" % len(f))
+    path.write_bytes(header.encode() + data.tobytes() + tri.tobytes())
+
+
+def _placed(person: Person, shot: Shot) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The person turned by the shot's yaw and placed in front of the camera (camera frame)."""
+    a = math.radians(shot.yaw)
+    rot = np.array([[math.cos(a), 0, math.sin(a)], [0, 1, 0], [-math.sin(a), 0, math.cos(a)]], np.float32)
+    offset = np.array([0.0, shot.tilt * shot.frame_height, -shot.distance], np.float32)
+    return rot, offset, (person.vertices @ rot.T + offset)
+
+
+def _materials(mi, look: Look, albedo_map: np.ndarray, rough_map: np.ndarray, diffuse_only: bool) -> dict:
+    def tex(arr):
+        return {"type": "bitmap", "bitmap": mi.Bitmap(np.ascontiguousarray(arr)), "raw": True}
+
+    def plastic(albedo, weight, alpha):
+        diffuse = {"type": "diffuse", "reflectance": albedo}
+        if diffuse_only:
+            return diffuse
+        glossy = {"type": "roughconductor", "material": "none", "distribution": "ggx", "alpha": alpha}
+        return {"type": "blendbsdf", "weight": weight, "bsdf_0": diffuse, "bsdf_1": glossy}
+
+    def rgb(c):
+        return {"type": "rgb", "value": [float(x) for x in c]}
+
+    hair = ({"type": "diffuse", "reflectance": rgb(look.hair_albedo())} if diffuse_only else
+            {"type": "hair", "eumelanin": look.hair_eumelanin, "pheomelanin": look.hair_pheomelanin})
+    return {
+        "skin": plastic(tex(albedo_map), look.skin_specular, tex(rough_map[..., None])),
+        "cloth": plastic(rgb(look.cloth), 0.03, look.cloth_roughness),
+        "eye_front": plastic(rgb(look.iris), 0.25, 0.05),
+        "eye_back": plastic(rgb([0.55, 0.5, 0.48]), 0.25, 0.05),
+        "mouth": plastic(rgb([0.12, 0.03, 0.03]), 0.05, 0.3),
+        "hair": hair,
+    }
+
+
+def _render(mi, shapes: dict, lighting: StageLighting, shot: Shot, res: int, spp: int, seed: int,
+            aovs: str) -> dict[str, np.ndarray]:
+    scene = {
+        "type": "scene",
+        "integrator": {"type": "aov", "aovs": aovs, "image": {"type": "path", "max_depth": 8, "hide_emitters": True}},
+        "sensor": {"type": "perspective", "fov": shot.hfov, "fov_axis": "x",
+                   "to_world": mi.ScalarTransform4f().look_at(origin=[0, 0, 0], target=[0, 0, -1], up=[0, 1, 0]),
+                   "film": {"type": "hdrfilm", "width": res, "height": res, "rfilter": {"type": "box"}},
+                   "sampler": {"type": "independent", "sample_count": spp, "seed": seed}},
+        "env": {"type": "envmap", "filename": lighting.hdri, "scale": lighting.scale,
+                "to_world": mi.ScalarTransform4f().rotate(axis=[0, 1, 0], angle=lighting.rotation)},
+        **shapes,
+    }
+    for i, light in enumerate(lighting.lights):
+        scene[f"light{i}"] = area_light_shape(mi, light_from_dict(light), np.zeros(3))
+    loaded = mi.load_dict(scene)
+    mi.render(loaded)
+    return {name: np.array(bitmap, dtype=np.float32) for name, bitmap in loaded.sensors()[0].film().bitmap().split()}
+
+
+def render_sample(seed: int, hdris: list[str], res: int = 256, spp: int = 64, lightings: int = 2) -> list[PassStack]:
+    """A new person (deterministic for ``seed``) under ``lightings`` lightings drawn from ``hdris``: one stack each."""
+    mi = mitsuba()
+    rng = np.random.default_rng(seed)
+    person, look, shot = sample_person(rng), sample_look(rng), sample_shot(rng)
+    albedo_map, rough_map = skin_textures(look, rng)
+    rot, offset, vertices = _placed(person, shot)
+    normals = person.normals @ rot.T
+    points = hair_mod.strands(person, look, rng, HAIR_STRANDS) @ rot.T + offset if look.hair_length > 0 else None
+    plans = [sample_lighting(rng, hdris, shot) for _ in range(lightings)]
+    camera = Camera(shot.hfov)
+    stacks = []
+    with tempfile.TemporaryDirectory(prefix="relit-stage-") as tmp:
+        shapes_for = {}
+        for region in REGIONS:
+            sel = person.region == REGIONS.index(region)
+            if sel.any():
+                path = Path(tmp) / f"{region}.ply"
+                _write_ply(path, vertices, normals, person.faces[sel], person.uvs[sel])
+                shapes_for[region] = str(path)
+        if points is not None and len(points):
+            hair_mod.write_curves(points, str(Path(tmp) / "hair.txt"))
+            shapes_for["hair"] = str(Path(tmp) / "hair.txt")
+
+        def shapes(diffuse_only: bool) -> dict:
+            materials = _materials(mi, look, albedo_map, rough_map, diffuse_only)
+            out = {}
+            for region, path in shapes_for.items():
+                kind = "linearcurve" if region == "hair" else "ply"
+                shape = {"type": kind, "filename": path, "bsdf": materials[region]}
+                if kind == "ply":  # smooth normals; anny's UVs have v up, Mitsuba's PLY default does not flip
+                    shape.update(face_normals=False, flip_tex_coords=True)
+                out[region] = shape
+            return out
+
+        geometry = None
+        for k, plan in enumerate(plans):
+            render_seed = (seed * 7 + 2 * k) % 2 ** 32  # Mitsuba takes 32-bit seeds
+            full = _render(mi, shapes(False), plan, shot, res, spp, render_seed, "nn:sh_normal,pp:position")
+            diffuse = _render(mi, shapes(True), plan, shot, res, spp, render_seed + 1, "aa:albedo")
+            if geometry is None:
+                geometry = _geometry(full, diffuse)
+            stacks.append(_passes(full, diffuse, geometry, plan, camera, res, {
+                "seed": str(seed), "lighting_index": str(k), "person": json.dumps(person.params),
+                "look": json.dumps(look.to_dict()), "shot": json.dumps(asdict(shot)),
+                "lighting": json.dumps(asdict(plan)), **camera.to_metadata()}))
+    return stacks
+
+
+def _geometry(full: dict, diffuse: dict) -> dict[str, np.ndarray]:
+    alpha = full["image"][..., 3:4]
+    cover = np.maximum(alpha, 1e-6)
+    n = full["nn"]
+    n = np.where(alpha > 0, n / np.maximum(np.linalg.norm(n, axis=-1, keepdims=True), 1e-8), np.float32([0, 0, 1]))
+    depth = np.where(alpha > 0, -full["pp"][..., 2:3] / cover, 0)
+    albedo = np.where(alpha > 0, diffuse["aa"] / cover, 0)
+    return {"alpha": alpha, "normals": n.astype(np.float32), "depth": depth.astype(np.float32),
+            "albedo": np.clip(albedo, 0, 1).astype(np.float32)}
+
+
+def _passes(full: dict, diffuse_only: dict, geometry: dict, plan: StageLighting, camera: Camera, res: int,
+            metadata: dict[str, str]) -> PassStack:
+    alpha = geometry["alpha"]
+    cover = np.maximum(alpha, 1e-6)
+    rgb, rgb_diffuse = full["image"][..., :3], diffuse_only["image"][..., :3]
+    inside = alpha > 0
+    relit = np.where(inside, rgb / cover, 0)
+    albedo = geometry["albedo"]
+    diffuse = np.where(inside & (albedo > 0.005), rgb_diffuse / cover / np.maximum(albedo, 0.005), 0)
+    specular = np.where(inside, (rgb - rgb_diffuse) / cover, 0)
+    latlong = load_latlong(Environment(plan.hdri, colourspace=RENDER_COLOURSPACE)) * plan.scale
+    background = view(latlong, camera, res, res, plan.rotation)
+    composite = rgb + (1 - alpha) * background
+    return PassStack(alpha=alpha, normals=geometry["normals"], depth=geometry["depth"], albedo=albedo,
+                     diffuse=diffuse.astype(np.float32), specular=specular.astype(np.float32),
+                     relit=relit.astype(np.float32), composite=composite.astype(np.float32),
+                     colourspace="Linear Rec.709 (sRGB)", metadata=metadata)
