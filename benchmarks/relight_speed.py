@@ -19,7 +19,6 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import best_of, machine  # noqa: E402
-
 from relit import data, lightmaps  # noqa: E402
 from relit.environment import light_maps, load_latlong  # noqa: E402
 from relit.lighting import AreaLight, Environment, Lighting, PointLight, SpotLight  # noqa: E402

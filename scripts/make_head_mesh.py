@@ -12,10 +12,9 @@ from __future__ import annotations
 import warnings
 from pathlib import Path
 
+import anny
 import numpy as np
 import torch
-
-import anny
 
 CHEST_BELOW_TOP = 0.50  # metres kept below the top of the head
 OUT = Path(__file__).resolve().parents[1] / "core" / "relit" / "data" / "anny_head.ply"

@@ -1,10 +1,17 @@
 import json
 
 import pytest
-
 from relit.errors import RelitError
-from relit.lighting import (AreaLight, DirectionalLight, Environment, Lighting, PointLight, SpotLight,
-                            lighting_from_dict, load_lights)
+from relit.lighting import (
+    AreaLight,
+    DirectionalLight,
+    Environment,
+    Lighting,
+    PointLight,
+    SpotLight,
+    lighting_from_dict,
+    load_lights,
+)
 
 
 def test_lighting_json_round_trip():

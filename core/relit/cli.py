@@ -6,7 +6,6 @@ import logging
 import sys
 from pathlib import Path
 
-import numpy as np
 from tqdm import tqdm
 
 from . import __version__, data
@@ -14,10 +13,18 @@ from .baseline import baseline_passes
 from .camera import Camera
 from .colour import Image, resolve_config
 from .environment import estimate_from_background, load_latlong, view
-from .farm import openjd_template, write_template
 from .errors import RelitError
-from .io import (Sequence, describe, has_frame_token, read_image, read_passes, remove_stale_temp, write_image,
-                 write_passes)
+from .farm import openjd_template, write_template
+from .io import (
+    Sequence,
+    describe,
+    has_frame_token,
+    read_image,
+    read_passes,
+    remove_stale_temp,
+    write_image,
+    write_passes,
+)
 from .lighting import Environment, Lighting, PointLight, load_lights
 from .relight import OcclusionSettings, ShadowSettings, relight
 from .sheet import contact_sheet
@@ -58,6 +65,7 @@ def _relight(args: argparse.Namespace) -> None:
     if args.background:
         backgrounds = Sequence(args.background, inputs.frame_range if has_frame_token(args.background) else None)
     estimated = args.hdri_from_background
+    base = _lighting(args)  # parsed once: a bad light fails before any frame
     failed: list[str] = []
     todo = [(f, p) for f, p in inputs if args.overwrite or not (outputs.path(f) if outputs else Path(args.output)).exists()]
     if len(todo) < len(inputs):
@@ -76,7 +84,7 @@ def _relight(args: argparse.Namespace) -> None:
                     raise RelitError(f"background is {plate.width}x{plate.height} but the passes are "
                                      f"{stack.shape[1]}x{stack.shape[0]}; expected the same resolution", bg_path)
                 bg = plate.to_working().pixels[..., :3]
-            lighting = _lighting(args)
+            lighting = Lighting(base.environment, base.lights)
             if estimated:
                 if bg is None:
                     raise RelitError("--hdri-from-background needs --background")
