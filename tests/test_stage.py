@@ -36,9 +36,11 @@ def test_samples_manifest_and_resume(stage):
 
 
 def test_passes_are_consistent(stage):
+    from relit.stage.job import MAX_BAD_SHARE, defects
     out, _ = stage
     for path in sorted(out.glob("*_L*.exr")):
         s = read_passes(path)
+        assert defects(s) <= MAX_BAD_SHARE
         inside = s.alpha[..., 0] >= 0.999
         n = s.normals[inside]
         assert np.allclose(np.linalg.norm(n, axis=1), 1, atol=2e-3)  # unit (half-float file)
@@ -72,6 +74,15 @@ def test_the_recorded_lighting_reproduces_the_render(stage):
         assert corr[1] > 0.4 and corr[1] > corr[-1] + 0.2, (path.name, corr)
         checked += 1
     assert checked, "no HDRI-only sample to check"
+
+
+def test_a_broken_render_is_detected(stage):
+    from relit.stage.job import MAX_BAD_SHARE, defects
+    out, _ = stage
+    s = read_passes(sorted(out.glob("*_L0.exr"))[0])
+    broken = s.normals.copy()
+    broken[:, broken.shape[1] // 2:] = (0.0, 0.7, -0.7)  # half the frame facing away, as once seen
+    assert defects(s.replace(normals=broken)) > MAX_BAD_SHARE
 
 
 def test_hair_has_fractional_alpha(tmp_path):

@@ -13,8 +13,8 @@ from .person import REGIONS, Person
 
 POINTS_PER_STRAND = 10
 STRAND_RADIUS = 0.00012  # metres: thicker than real hair, so low resolutions still see strands
-FLYAWAY_SHARE = 0.015
-FACE_HALF_WIDTH = 0.075  # metres: hair falling in front of the face is parted to either side
+FLYAWAY_SHARE = 0.006
+FACE_HALF_WIDTH = 0.075  # metres: hair does not fall in front of the face
 
 
 def _scalp(person: Person) -> np.ndarray:
@@ -49,7 +49,8 @@ def strands(person: Person, look: Look, rng: np.random.Generator, count: int) ->
     tangent = comb - np.sum(comb * normals, axis=1, keepdims=True) * normals
     tangent /= np.maximum(np.linalg.norm(tangent, axis=1, keepdims=True), 1e-9)
     lift = rng.uniform(0.1, 0.3, (count, 1))
-    direction = np.where(flyaway, normals + rng.normal(0, 0.5, (count, 3)), tangent + lift * normals)
+    lift = np.where(flyaway, rng.uniform(0.6, 1.2, (count, 1)), lift)  # flyaways rise off the head, then arc
+    direction = tangent + lift * normals
     direction /= np.linalg.norm(direction, axis=1, keepdims=True)
     step = length / (POINTS_PER_STRAND - 1)
     radii = np.array([0.088, 0.118, 0.105])  # head ellipsoid (x, y, z) around the origin
@@ -57,17 +58,17 @@ def strands(person: Person, look: Look, rng: np.random.Generator, count: int) ->
     phase = rng.uniform(0, 2 * np.pi, (count, 1))
     for k in range(1, POINTS_PER_STRAND):
         bend = 0.0 if look.hair_length < 0.02 else 0.35
-        direction = direction + gravity * bend * np.where(flyaway, 0.2, 1.0)
+        direction = direction + gravity * bend
         direction /= np.linalg.norm(direction, axis=1, keepdims=True)
         p = points[-1] + direction * step
         if look.hair_curl > 0:
             side = np.cross(direction, normals)
             side /= np.maximum(np.linalg.norm(side, axis=1, keepdims=True), 1e-9)
             p = p + side * look.hair_curl * np.sin(phase + k * 1.3)
-        scaled = np.linalg.norm(p / (radii * (1.01 + 0.015 * k / POINTS_PER_STRAND)), axis=1, keepdims=True)
-        p = np.where(scaled < 1, p / scaled, p)  # stay outside the head
         face = (p[:, 2] > 0.0) & (np.abs(p[:, 0]) < FACE_HALF_WIDTH) & (p[:, 1] < 0.05)
-        p[:, 0] = np.where(face, np.where(p[:, 0] < 0, -1, 1) * FACE_HALF_WIDTH, p[:, 0])  # part around the face
+        p[:, 2] = np.where(face, 0.0, p[:, 2])  # nothing falls in front of the face: back to the cheek line
+        scaled = np.linalg.norm(p / (radii * (1.01 + 0.015 * k / POINTS_PER_STRAND)), axis=1, keepdims=True)
+        p = np.where(scaled < 1, p / scaled, p)  # stay outside the head (which also moves them to the sides)
         points.append(p)
     return np.stack(points, axis=1).astype(np.float32)
 
