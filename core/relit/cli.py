@@ -117,10 +117,11 @@ def _farm(args: argparse.Namespace) -> None:
 
 
 def _stage_render(args: argparse.Namespace) -> None:
-    from .stage.job import render_stage
+    from .stage.job import RETRIES, render_stage
     manifest = render_stage(args.out, args.count, args.res, args.spp, args.seed, args.hdris, args.workers,
                             args.lightings)
-    print(f"{args.out}: {len(manifest['samples'])} sample file(s), {manifest['rendered_now']} person(s) rendered now")
+    print(f"{args.out}: {len(manifest['samples'])} sample file(s), {manifest['rendered_now']} person(s) rendered now"
+          + (f", {manifest['rejected_now']} rejected after {RETRIES} tries" if manifest["rejected_now"] else ""))
 
 
 def _stage_sheet(args: argparse.Namespace) -> None:

@@ -27,6 +27,8 @@ from .person import REGIONS, Person, sample_person
 
 TARGET_RADIANCE = 0.5  # mean environment radiance is scaled to about this, then jittered by +-1 stop
 HAIR_STRANDS = 12000
+HAIR_ROUGHNESS = 0.3  # the hair BSDF's longitudinal roughness, written as the hair's roughness pass
+AOV_SPP = 16  # samples per pixel for the roughness pass (an AOV only: no light transport)
 
 
 @dataclass
@@ -126,7 +128,8 @@ def _materials(mi, look: Look, albedo_map: np.ndarray, rough_map: np.ndarray, di
         return {"type": "rgb", "value": [float(x) for x in c]}
 
     hair = ({"type": "diffuse", "reflectance": rgb(look.hair_albedo())} if diffuse_only else
-            {"type": "hair", "eumelanin": look.hair_eumelanin, "pheomelanin": look.hair_pheomelanin})
+            {"type": "hair", "eumelanin": look.hair_eumelanin, "pheomelanin": look.hair_pheomelanin,
+             "longitudinal_roughness": HAIR_ROUGHNESS})
     return {
         "skin": plastic(tex(albedo_map), look.skin_specular, tex(rough_map[..., None])),
         "cloth": plastic(rgb(look.cloth), 0.03, look.cloth_roughness),
@@ -137,11 +140,24 @@ def _materials(mi, look: Look, albedo_map: np.ndarray, rough_map: np.ndarray, di
     }
 
 
+def _roughness_materials(mi, look: Look, rough_map: np.ndarray) -> dict:
+    """Diffuse materials whose reflectance is (roughness, 1, 0): their albedo AOV's red is the roughness
+    pass filtered over each pixel like every other pass, and its green is that render's own coverage."""
+    skin = np.stack([rough_map, np.ones_like(rough_map), np.zeros_like(rough_map)], axis=-1)
+    values = {"skin": {"type": "bitmap", "bitmap": mi.Bitmap(np.ascontiguousarray(skin)), "raw": True},
+              "cloth": look.cloth_roughness, "eye_front": 0.05, "eye_back": 0.05, "mouth": 0.3, "hair": HAIR_ROUGHNESS}
+    return {region: {"type": "diffuse", "reflectance": value if isinstance(value, dict) else
+                     {"type": "rgb", "value": [float(value), 1.0, 0.0]}} for region, value in values.items()}
+
+
 def _render(mi, shapes: dict, lighting: StageLighting, shot: Shot, res: int, spp: int, seed: int,
-            aovs: str) -> dict[str, np.ndarray]:
+            aovs: str, image: bool = True) -> dict[str, np.ndarray]:
+    integrator = {"type": "aov", "aovs": aovs}
+    if image:
+        integrator["image"] = {"type": "path", "max_depth": 8, "hide_emitters": True}
     scene = {
         "type": "scene",
-        "integrator": {"type": "aov", "aovs": aovs, "image": {"type": "path", "max_depth": 8, "hide_emitters": True}},
+        "integrator": integrator,
         "sensor": {"type": "perspective", "fov": shot.hfov, "fov_axis": "x",
                    "to_world": mi.ScalarTransform4f().look_at(origin=[0, 0, 0], target=[0, 0, -1], up=[0, 1, 0]),
                    "film": {"type": "hdrfilm", "width": res, "height": res, "rfilter": {"type": "box"}},
@@ -181,8 +197,7 @@ def render_sample(seed: int, hdris: list[str], res: int = 256, spp: int = 64, li
             hair_mod.write_curves(points, str(Path(tmp) / "hair.txt"))
             shapes_for["hair"] = str(Path(tmp) / "hair.txt")
 
-        def shapes(diffuse_only: bool) -> dict:
-            materials = _materials(mi, look, albedo_map, rough_map, diffuse_only)
+        def shapes(materials: dict) -> dict:
             out = {}
             for region, path in shapes_for.items():
                 kind = "linearcurve" if region == "hair" else "ply"
@@ -195,10 +210,14 @@ def render_sample(seed: int, hdris: list[str], res: int = 256, spp: int = 64, li
         geometry = None
         for k, plan in enumerate(plans):
             render_seed = (seed * 7 + 2 * k) % 2 ** 32  # Mitsuba takes 32-bit seeds
-            full = _render(mi, shapes(False), plan, shot, res, spp, render_seed, "nn:sh_normal,pp:position")
-            diffuse = _render(mi, shapes(True), plan, shot, res, spp, render_seed + 1, "aa:albedo")
+            full = _render(mi, shapes(_materials(mi, look, albedo_map, rough_map, False)), plan, shot, res, spp,
+                           render_seed, "nn:sh_normal,pp:position")
+            diffuse = _render(mi, shapes(_materials(mi, look, albedo_map, rough_map, True)), plan, shot, res, spp,
+                              render_seed + 1, "aa:albedo")
             if geometry is None:
-                geometry = _geometry(full, diffuse)
+                roughness = _render(mi, shapes(_roughness_materials(mi, look, rough_map)), plan, shot, res,
+                                    AOV_SPP, render_seed + 2, "aa:albedo", image=False)
+                geometry = _geometry(full, diffuse, roughness)
             stacks.append(_passes(full, diffuse, geometry, plan, camera, res, {
                 "seed": str(seed), "lighting_index": str(k), "person": json.dumps(person.params),
                 "look": json.dumps(look.to_dict()), "shot": json.dumps(asdict(shot)),
@@ -206,31 +225,40 @@ def render_sample(seed: int, hdris: list[str], res: int = 256, spp: int = 64, li
     return stacks
 
 
-def _geometry(full: dict, diffuse: dict) -> dict[str, np.ndarray]:
+def _geometry(full: dict, diffuse: dict, roughness: dict) -> dict[str, np.ndarray]:
     alpha = full["image"][..., 3:4]
     cover = np.maximum(alpha, 1e-6)
+    # each AOV is divided by its own render's coverage (the renders sample pixels differently)
+    rough_cover = roughness["aa"][..., 1:2]
+    rough = np.where((alpha > 0) & (rough_cover > 0), roughness["aa"][..., :1] / np.maximum(rough_cover, 1e-6), 0)
+    diffuse_cover = diffuse["image"][..., 3:4]
     n = full["nn"]
     n = np.where(alpha > 0, n / np.maximum(np.linalg.norm(n, axis=-1, keepdims=True), 1e-8), np.float32([0, 0, 1]))
     depth = np.where(alpha > 0, -full["pp"][..., 2:3] / cover, 0)
-    albedo = np.where(alpha > 0, diffuse["aa"] / cover, 0)
+    albedo = np.where((alpha > 0) & (diffuse_cover > 0), diffuse["aa"] / np.maximum(diffuse_cover, 1e-6), 0)
     return {"alpha": alpha, "normals": n.astype(np.float32), "depth": depth.astype(np.float32),
-            "albedo": np.clip(albedo, 0, 1).astype(np.float32)}
+            "albedo": albedo.astype(np.float32), "roughness": np.clip(rough, 0, 1).astype(np.float32)}
 
 
 def _passes(full: dict, diffuse_only: dict, geometry: dict, plan: StageLighting, camera: Camera, res: int,
             metadata: dict[str, str]) -> PassStack:
     alpha = geometry["alpha"]
-    cover = np.maximum(alpha, 1e-6)
-    rgb, rgb_diffuse = full["image"][..., :3], diffuse_only["image"][..., :3]
     inside = alpha > 0
-    relit = np.where(inside, rgb / cover, 0)
+
+    def unpremultiply(image: np.ndarray) -> np.ndarray:  # by the render's own coverage
+        cover = image[..., 3:4]
+        return np.where(inside & (cover > 0), image[..., :3] / np.maximum(cover, 1e-6), 0)
+
+    relit, lambert = unpremultiply(full["image"]), unpremultiply(diffuse_only["image"])
     albedo = geometry["albedo"]
-    diffuse = np.where(inside & (albedo > 0.005), rgb_diffuse / cover / np.maximum(albedo, 0.005), 0)
-    specular = np.where(inside, (rgb - rgb_diffuse) / cover, 0)
+    diffuse = np.where(albedo > 0.005, lambert / np.maximum(albedo, 0.005), 0)
+    specular = relit - lambert  # so relit = albedo * diffuse + specular wherever albedo > 0.005
+    rgb = full["image"][..., :3]
     latlong = load_latlong(Environment(plan.hdri, colourspace=RENDER_COLOURSPACE)) * plan.scale
     background = view(latlong, camera, res, res, plan.rotation)
     composite = rgb + (1 - alpha) * background
     return PassStack(alpha=alpha, normals=geometry["normals"], depth=geometry["depth"], albedo=albedo,
+                     roughness=geometry["roughness"],
                      diffuse=diffuse.astype(np.float32), specular=specular.astype(np.float32),
                      relit=relit.astype(np.float32), composite=composite.astype(np.float32),
                      colourspace="Linear Rec.709 (sRGB)", metadata=metadata)
