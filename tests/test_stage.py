@@ -114,3 +114,13 @@ def test_a_seed_renders_the_same_sample():
         assert a.metadata[key] == b.metadata[key]
     assert np.array_equal(a.alpha, b.alpha)
     assert np.allclose(a.relit, b.relit, atol=1e-4)
+
+
+def test_specular_is_the_glossy_lobe_not_a_residual(stage):
+    """The diffuse-only render carries the effective albedo (1 - w) * albedo, so the specular pass is the
+    GGX sheen: non-negative on average over the skin and shirt, not a signed residual around zero."""
+    out, _ = stage
+    for path in sorted(out.glob("*_L*.exr")):
+        s = read_passes(path)
+        inside = s.alpha[..., 0] > 0.99
+        assert s.specular[inside].mean() > 0, path.name

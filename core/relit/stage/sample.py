@@ -114,28 +114,34 @@ def _placed(person: Person, shot: Shot) -> tuple[np.ndarray, np.ndarray, np.ndar
 
 
 def _materials(mi, look: Look, albedo_map: np.ndarray, rough_map: np.ndarray, diffuse_only: bool) -> dict:
+    """Full materials (Lambert blended with a GGX lobe of weight w), or their diffuse lobe alone.
+
+    The diffuse lobe of a blend reflects (1 - w) * albedo, so the diffuse-only material, and with it the
+    albedo pass, carries that effective albedo: then full - diffuse-only is exactly the GGX part.
+    """
     def tex(arr):
-        return {"type": "bitmap", "bitmap": mi.Bitmap(np.ascontiguousarray(arr)), "raw": True}
+        return {"type": "bitmap", "bitmap": mi.Bitmap(np.ascontiguousarray(arr, dtype=np.float32)), "raw": True}
 
-    def plastic(albedo, weight, alpha):
-        diffuse = {"type": "diffuse", "reflectance": albedo}
+    def reflectance(albedo: np.ndarray, scale: float) -> dict:
+        albedo = np.asarray(albedo, np.float32) * scale
+        return tex(albedo) if albedo.ndim == 3 else {"type": "rgb", "value": [float(x) for x in albedo]}
+
+    def plastic(albedo, weight: float, alpha):
         if diffuse_only:
-            return diffuse
+            return {"type": "diffuse", "reflectance": reflectance(albedo, 1.0 - weight)}
         glossy = {"type": "roughconductor", "material": "none", "distribution": "ggx", "alpha": alpha}
-        return {"type": "blendbsdf", "weight": weight, "bsdf_0": diffuse, "bsdf_1": glossy}
+        return {"type": "blendbsdf", "weight": weight, "bsdf_0": {"type": "diffuse", "reflectance": reflectance(albedo, 1.0)},
+                "bsdf_1": glossy}
 
-    def rgb(c):
-        return {"type": "rgb", "value": [float(x) for x in c]}
-
-    hair = ({"type": "diffuse", "reflectance": rgb(look.hair_albedo())} if diffuse_only else
+    hair = ({"type": "diffuse", "reflectance": reflectance(look.hair_albedo(), 1.0)} if diffuse_only else
             {"type": "hair", "eumelanin": look.hair_eumelanin, "pheomelanin": look.hair_pheomelanin,
              "longitudinal_roughness": HAIR_ROUGHNESS})
     return {
-        "skin": plastic(tex(albedo_map), look.skin_specular, tex(rough_map[..., None])),
-        "cloth": plastic(rgb(look.cloth), 0.03, look.cloth_roughness),
-        "eye_front": plastic(rgb(look.iris), 0.25, 0.05),
-        "eye_back": plastic(rgb([0.55, 0.5, 0.48]), 0.25, 0.05),
-        "mouth": plastic(rgb([0.12, 0.03, 0.03]), 0.05, 0.3),
+        "skin": plastic(albedo_map, look.skin_specular, tex(rough_map[..., None])),
+        "cloth": plastic(look.cloth, 0.03, look.cloth_roughness),
+        "eye_front": plastic(look.iris, 0.25, 0.05),
+        "eye_back": plastic([0.55, 0.5, 0.48], 0.25, 0.05),
+        "mouth": plastic([0.12, 0.03, 0.03], 0.05, 0.3),
         "hair": hair,
     }
 
