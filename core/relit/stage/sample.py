@@ -1,10 +1,12 @@
 """One virtual-light-stage sample: a person, framed and lit like a real plate, path-traced with every pass.
 
-Two Mitsuba renders per lighting: the full materials (RGB, plus normals and positions as AOVs) and
-diffuse-only materials (plus the albedo AOV). Then, in linear Rec.709 (Mitsuba's RGB space):
-relit = full / alpha, diffuse = diffuse-only / (alpha * albedo), specular = (full - diffuse-only) / alpha,
-so relit = albedo * diffuse + specular holds up to the two renders' noise; specular holds every
-non-Lambertian part (skin sheen, eyes, hair).
+Per lighting, two Mitsuba renders: the full materials (RGB, plus normals and positions as AOVs) and
+their diffuse lobes alone (plus the albedo AOV, the effective diffuse albedo); once per person, an
+AOV-only render gives roughness. In linear Rec.709 (Mitsuba's RGB space), each render unpremultiplied
+by its own coverage: relit = full, diffuse = diffuse-only / albedo, specular = full - diffuse-only, so
+relit = albedo * diffuse + specular exactly; specular is the GGX sheen plus every other non-Lambertian
+part (eyes, and hair, whose diffuse-only stand-in is a Lambertian of the hair's colour), with the
+two renders' noise.
 """
 from __future__ import annotations
 
