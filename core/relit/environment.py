@@ -13,7 +13,7 @@ from .colour import Image, resolve_config, working_space
 from .errors import RelitError
 from .io import read_image
 from .lighting import Environment
-from .lightmaps import LightMaps, latlong_directions, resize_latlong, rotate_y, sample_latlong
+from .lightmaps import LightMaps, bilinear, latlong_directions, resize_latlong, rotate_y, sample_latlong
 
 
 def _read_latlong(path: str, colourspace: str | None, config: ocio.Config) -> np.ndarray:
@@ -74,19 +74,8 @@ def estimate_from_background(plate: Image, camera: Camera, size: int = 256) -> I
     ny = dirs[..., 1] / (-dz * tan_y)
     col = np.clip((nx + 1) / 2 * w - 0.5, 0, w - 1)
     row = np.clip((1 - ny) / 2 * h - 0.5, 0, h - 1)  # out-of-frame rows clamp to the plate's top/bottom
-    sharp = _bilinear(px, row, col)
-    blurred = _bilinear(resize_latlong(px, 16, 16), row * 16 / h, col * 16 / w)
+    sharp = bilinear(px, row, col)
+    blurred = bilinear(resize_latlong(px, 16, 16), row * 16 / h, col * 16 / w)
     behind = np.clip((dirs[..., 2:3] + 0.2) / 0.4, 0, 1)  # smooth seam at the side
     latlong = sharp * (1 - behind) + blurred * behind
     return Image(latlong.astype(np.float32), working_space(plate.config), plate.config)
-
-
-def _bilinear(img: np.ndarray, row: np.ndarray, col: np.ndarray) -> np.ndarray:
-    h, w = img.shape[:2]
-    r0 = np.clip(np.floor(row).astype(np.int64), 0, max(h - 2, 0))
-    c0 = np.clip(np.floor(col).astype(np.int64), 0, max(w - 2, 0))
-    fr = np.clip(row - r0, 0, 1)[..., None]
-    fc = np.clip(col - c0, 0, 1)[..., None]
-    r1, c1 = np.minimum(r0 + 1, h - 1), np.minimum(c0 + 1, w - 1)
-    return ((img[r0, c0] * (1 - fc) + img[r0, c1] * fc) * (1 - fr)
-            + (img[r1, c0] * (1 - fc) + img[r1, c1] * fc) * fr)

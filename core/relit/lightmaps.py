@@ -78,6 +78,19 @@ def sample_latlong(latlong: np.ndarray, d: np.ndarray) -> np.ndarray:
     return (top * (1 - fy) + bottom * fy).astype(np.float32)
 
 
+def bilinear(img: np.ndarray, row: np.ndarray, col: np.ndarray) -> np.ndarray:
+    """Bilinear look-up of an (H, W, C) image at float pixel coordinates (centres at integers), clamped
+    at the borders."""
+    h, w = img.shape[:2]
+    r0 = np.clip(np.floor(row).astype(np.int64), 0, max(h - 2, 0))
+    c0 = np.clip(np.floor(col).astype(np.int64), 0, max(w - 2, 0))
+    fr = np.clip(row - r0, 0, 1)[..., None]
+    fc = np.clip(col - c0, 0, 1)[..., None]
+    r1, c1 = np.minimum(r0 + 1, h - 1), np.minimum(c0 + 1, w - 1)
+    return ((img[r0, c0] * (1 - fc) + img[r0, c1] * fc) * (1 - fr)
+            + (img[r1, c0] * (1 - fc) + img[r1, c1] * fc) * fr)
+
+
 def resize_latlong(latlong: np.ndarray, width: int, height: int) -> np.ndarray:
     """Area-averaging resize, so a small bright sun keeps its energy."""
     h, w, c = latlong.shape

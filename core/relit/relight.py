@@ -18,7 +18,7 @@ from .camera import Camera
 from .environment import light_maps
 from .errors import RelitError
 from .lighting import AreaLight, DirectionalLight, Light, Lighting, PointLight, SpotLight
-from .lightmaps import ggx_d, smith_g1
+from .lightmaps import bilinear, ggx_d, smith_g1
 from .passes import PassStack
 from .vectors import dot, length, normalize
 
@@ -196,19 +196,12 @@ def multi_bounce(ao: np.ndarray, albedo: np.ndarray) -> np.ndarray:
 
 
 def _upsample_at(img: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """Bilinear values of a low-resolution image at the full-resolution pixels ``mask`` selects (M,)."""
-    h, w = mask.shape
-    sh, sw = img.shape
+    """Bilinear values of a low-resolution (h, w) image at the full-resolution pixels ``mask`` selects (M,)."""
     rows, cols = np.nonzero(mask)
-    y = np.clip((rows + 0.5) * (sh / h) - 0.5, 0, sh - 1)
-    x = np.clip((cols + 0.5) * (sw / w) - 0.5, 0, sw - 1)
-    y0, x0 = np.minimum(y.astype(np.int64), sh - 2).clip(0), np.minimum(x.astype(np.int64), sw - 2).clip(0)
-    fy, fx = np.clip(y - y0, 0, 1), np.clip(x - x0, 0, 1)
-    flat = img.reshape(-1)
-    i = y0 * sw + x0
-    right, down = min(1, sw - 1), sw * min(1, sh - 1)
-    return ((np.take(flat, i) * (1 - fx) + np.take(flat, i + right) * fx) * (1 - fy)
-            + (np.take(flat, i + down) * (1 - fx) + np.take(flat, i + down + right) * fx) * fy).astype(np.float32)
+    sh, sw = img.shape
+    y = (rows + 0.5) * (sh / mask.shape[0]) - 0.5
+    x = (cols + 0.5) * (sw / mask.shape[1]) - 0.5
+    return bilinear(img[..., None], y, x)[:, 0].astype(np.float32)
 
 
 def _ggx_specular(n: np.ndarray, v: np.ndarray, l: np.ndarray, alpha: np.ndarray, f0: np.ndarray) -> np.ndarray:
