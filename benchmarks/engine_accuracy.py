@@ -16,6 +16,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import machine  # noqa: E402
+
 from relit import data, reference  # noqa: E402
 from relit.relight import ShadowSettings, relight  # noqa: E402
 
@@ -42,8 +43,10 @@ def main() -> None:
         shadowed, plain = predict(ref, True), predict(ref, False)
         print(f"{spec.name:24s} {reference.psnr(plain, ref.render, ref.unshadowed):10.2f} "
               f"{reference.psnr(plain, direct.render, ref.unshadowed):12.2f} "
-              f"{reference.psnr(shadowed, ref.render, every):12.2f} {reference.psnr(shadowed, direct.render, every):10.2f} "
-              f"{reference.psnr(plain, ref.render, every):10.2f} {reference.psnr(again.render, ref.render, every):8.2f}")
+              f"{reference.psnr(shadowed, ref.render, every):12.2f} "
+              f"{reference.psnr(shadowed, direct.render, every):10.2f} "
+              f"{reference.psnr(plain, ref.render, every):10.2f} "
+              f"{reference.psnr(again.render, ref.render, every):8.2f}")
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import best_of, machine  # noqa: E402
+
 from relit import data, lightmaps  # noqa: E402
 from relit.environment import light_maps, load_latlong  # noqa: E402
 from relit.lighting import AreaLight, Environment, Lighting, PointLight, SpotLight  # noqa: E402
@@ -59,7 +60,8 @@ def main() -> None:
     light_maps(env)
     prefilter = time.perf_counter() - start
     hdri = Lighting(env)
-    lights = Lighting(lights=[PointLight((1.0, 1.0, 0.0), 3.0), SpotLight((-1.0, 1.0, 0.0), (1.0, -1.0, -2.0), 5.0, 30.0),
+    lights = Lighting(lights=[PointLight((1.0, 1.0, 0.0), 3.0),
+                              SpotLight((-1.0, 1.0, 0.0), (1.0, -1.0, -2.0), 5.0, 30.0),
                               AreaLight((0.0, 1.5, -1.0), (0.0, -1.0, -0.5), (0.5, 0.5), 4.0)])
     t_env = best_of(lambda: relight(stack, hdri, shadows=ShadowSettings(enabled=False),
                                     occlusion=OcclusionSettings(enabled=False)))

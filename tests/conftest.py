@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from relit.colour import resolve_config
 from relit.passes import PassStack
 

@@ -6,8 +6,8 @@ import sys
 import numpy as np
 import OpenImageIO as oiio
 import pytest
-from relit.io import read_image, read_passes, write_passes
 
+from relit.io import read_image, read_passes, write_passes
 from tests.conftest import sphere_stack
 
 

@@ -1,5 +1,6 @@
 import numpy as np
 import pytest
+
 from relit.colour import Image, resolve_config, shipped_config_path, srgb_space, working_space
 from relit.errors import RelitError
 from relit.io import read_image, write_image

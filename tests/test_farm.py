@@ -6,10 +6,10 @@ import sys
 import time
 
 import pytest
+
 from relit.errors import RelitError
 from relit.farm import chunks, openjd_template
 from relit.io import write_passes
-
 from tests.conftest import sphere_stack
 
 LIGHT = '{"type": "area", "position": [0.5, 1, 1], "direction": [-0.5, -1, -2], "size": [0.5, 0.5]}'

@@ -3,6 +3,7 @@ import os
 import numpy as np
 import OpenImageIO as oiio
 import pytest
+
 from relit.colour import Image
 from relit.errors import RelitError
 from relit.io import Sequence, describe, read_data, read_image, read_passes, write_image, write_passes

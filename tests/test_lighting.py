@@ -1,6 +1,7 @@
 import json
 
 import pytest
+
 from relit.errors import RelitError
 from relit.lighting import (
     AreaLight,

@@ -3,6 +3,7 @@ import math
 
 import numpy as np
 import pytest
+
 from relit import lightmaps as lm
 from relit.colour import Image
 from relit.io import write_image

@@ -5,6 +5,7 @@ import numpy as np
 import onnx
 import pytest
 from onnx import TensorProto, helper
+
 from relit.colour import Image
 from relit.errors import RelitError
 from relit.models import _session, providers, run, session

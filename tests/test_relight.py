@@ -3,12 +3,12 @@ import math
 
 import numpy as np
 import pytest
+
 from relit import data
 from relit.camera import Camera
 from relit.errors import RelitError
 from relit.lighting import DirectionalLight, Environment, Lighting
 from relit.relight import ShadowSettings, composite, height_from_normals, relight
-
 from tests.conftest import sphere_stack
 
 # Lower bounds on small, fast renders (48 px, 1024 spp); benchmarks/engine_accuracy.py reports the

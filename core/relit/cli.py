@@ -71,12 +71,15 @@ def _relight(args: argparse.Namespace) -> None:
     estimated = args.hdri_from_background
     base = _lighting(args)  # parsed once: a bad light fails before any frame
     failed: list[str] = []
-    todo = [(f, p) for f, p in inputs if args.overwrite or not (outputs.path(f) if outputs else Path(args.output)).exists()]
+    def output(frame: int | None) -> Path:
+        return outputs.path(frame) if outputs else Path(args.output)
+
+    todo = [(f, p) for f, p in inputs if args.overwrite or not output(f).exists()]
     if len(todo) < len(inputs):
         log.warning("%d of %d frame(s) already written, skipped (--overwrite redoes them)", len(inputs) - len(todo),
                     len(inputs))
     for frame, path in tqdm(todo, desc="relight", unit="frame", disable=len(inputs) == 1):
-        out = outputs.path(frame) if outputs else Path(args.output)
+        out = output(frame)
         remove_stale_temp(out)
         try:
             stack = read_passes(path)
@@ -212,7 +215,8 @@ def parser() -> argparse.ArgumentParser:
     s.set_defaults(func=_relight)
 
     s = sub.add_parser("farm", help="write a render-farm job for a relit sequence command")
-    s.add_argument("scheduler", choices=["openjd"], help="job format: Open Job Description (Deadline Cloud, openjd run)")
+    s.add_argument("scheduler", choices=["openjd"],
+                   help="job format: Open Job Description (Deadline Cloud, openjd run)")
     s.add_argument("--frames", required=True, help="the whole frame range, e.g. 1001-1100")
     s.add_argument("--chunk", type=int, default=10, help="frames per task")
     s.add_argument("--name", default="relit", help="job name")

@@ -42,7 +42,8 @@ def openjd_template(command: list[str], frames: str, chunk: int, name: str = "re
                     executable: str | None = None, timeout: int = 3600) -> dict:
     """An OpenJD job template running ``relit <command> --frames <chunk>`` for every chunk."""
     if not command or command[0] not in SEQUENCE_COMMANDS:
-        raise RelitError(f"a farm job runs one of: {', '.join(SEQUENCE_COMMANDS)}; got {' '.join(command) or 'nothing'}")
+        got = " ".join(command) or "nothing"
+        raise RelitError(f"a farm job runs one of: {', '.join(SEQUENCE_COMMANDS)}; got {got}")
     if "--frames" in command:
         raise RelitError("leave --frames out of the command: the job gives each task its chunk")
     program, *prefix = (executable or default_executable()).split()

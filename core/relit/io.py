@@ -189,7 +189,8 @@ def write_image(path: str | os.PathLike[str], image: Image, half: bool = False, 
     is_float = path.suffix.lower() in FLOAT_WRITE_FORMATS
     if not is_float and image.config.getColorSpace(image.colourspace).getEncoding() in ("scene-linear", ""):
         image = image.to(srgb_space(image.config))  # integer files hold encoded values, never linear light
-    names = ["R", "G", "B", "A"][: image.channels] if image.channels in (3, 4) else [f"C{i}" for i in range(image.channels)]
+    rgba = image.channels in (3, 4)
+    names = ["R", "G", "B", "A"][: image.channels] if rgba else [f"C{i}" for i in range(image.channels)]
     fmt = ("half" if half else "float") if is_float else "uint8"
     if path.suffix.lower() in {".tif", ".tiff", ".dpx"}:
         fmt = "uint16"
@@ -203,7 +204,8 @@ def write_image(path: str | os.PathLike[str], image: Image, half: bool = False, 
 
 def _exr_compression(compression: str, path: Path) -> str:
     if compression not in EXR_COMPRESSIONS:
-        raise RelitError(f"unknown EXR compression {compression!r}; expected one of {', '.join(EXR_COMPRESSIONS)}", path)
+        raise RelitError(f"unknown EXR compression {compression!r}; expected one of "
+                         f"{', '.join(EXR_COMPRESSIONS)}", path)
     return compression
 
 
@@ -321,7 +323,8 @@ class Sequence:
             try:
                 self._frames = list(fileseq.FrameSet(frames))
             except fileseq.ParseException:
-                raise RelitError(f"bad frame range {frames!r}; expected e.g. 1-100, 1-100x2 or 1,5,9", pattern) from None
+                raise RelitError(f"bad frame range {frames!r}; expected e.g. 1-100, 1-100x2 or 1,5,9",
+                                 pattern) from None
 
     def _any_on_disk(self) -> bool:
         folder = Path(self._seq.dirname() or ".")

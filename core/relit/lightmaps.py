@@ -317,6 +317,7 @@ class LightMaps:
                 return both[:, :3], both[:, 3:]
             return gather(diffuse_table, oct_taps(normals, SPECULAR_OCT)), gather(table, taps)
         offset = low * texels
-        value = gather(self.specular, taps, offset) * (1 - t[:, None]) + gather(self.specular, taps, offset + texels) * t[:, None]
+        t = t[:, None]
+        value = gather(self.specular, taps, offset) * (1 - t) + gather(self.specular, taps, offset + texels) * t
         diffuse = gather(diffuse_table, taps if orthographic else oct_taps(normals, SPECULAR_OCT))
         return diffuse, f0[:, None] * value[:, :3] + value[:, 3:]

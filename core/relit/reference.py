@@ -114,7 +114,8 @@ def area_light_shape(mi, light: AreaLight, offset: np.ndarray) -> dict:
     matrix[:3, 0], matrix[:3, 1], matrix[:3, 2] = u, v, np.asarray(light.direction)
     matrix[:3, 3] = corners.mean(axis=0) + offset
     return {"type": "rectangle", "to_world": mi.ScalarTransform4f(matrix.tolist()),
-            "emitter": {"type": "area", "radiance": {"type": "rgb", "value": [light.radiance * c for c in light.colour]}}}
+            "emitter": {"type": "area",
+                        "radiance": {"type": "rgb", "value": [light.radiance * c for c in light.colour]}}}
 
 
 def _bsdf(spec: SceneSpec, albedo: float) -> dict:
@@ -158,7 +159,8 @@ def render(name: str, hdri: str | os.PathLike[str], resolution: int = 64, spp: i
     emitters, lighting = _emitters(spec, Path(hdri))
     scene = {
         "type": "scene",
-        "integrator": {"type": "aov", "aovs": "nn:sh_normal,pp:position", "image": {"type": "path", "max_depth": bounces + 1, "hide_emitters": True}},
+        "integrator": {"type": "aov", "aovs": "nn:sh_normal,pp:position",
+                       "image": {"type": "path", "max_depth": bounces + 1, "hide_emitters": True}},
         "sensor": {
             "type": "perspective", "fov": HFOV, "fov_axis": "x",
             "to_world": mi.ScalarTransform4f().look_at(origin=[0, 0, CAMERA_DISTANCE], target=[0, 0, 0], up=[0, 1, 0]),
@@ -214,7 +216,8 @@ def _sees_light(scene, mi, points: np.ndarray, normals: np.ndarray, light: np.nd
     target = light + _TO_WORLD
     delta = target - origin
     dist = np.linalg.norm(delta, axis=1)
-    rays = mi.Ray3f(mi.Point3f(*origin.T.astype(np.float32)), mi.Vector3f(*(delta / dist[:, None]).T.astype(np.float32)),
+    direction = (delta / dist[:, None]).T.astype(np.float32)
+    rays = mi.Ray3f(mi.Point3f(*origin.T.astype(np.float32)), mi.Vector3f(*direction),
                     mi.Float(dist.astype(np.float32) * 0.999))
     return ~np.array(scene.ray_test(rays), dtype=bool).reshape(points.shape[:2])
 

@@ -93,7 +93,8 @@ def render_stage(out: str | os.PathLike[str], count: int, res: int = 256, spp: i
     if not hdris:
         raise RelitError("no lat-long .exr environments in this folder", folder)
     if count < 1 or res < 16 or spp < 1 or lightings < 1:
-        raise RelitError(f"need count >= 1, res >= 16, spp >= 1, lightings >= 1; got {count}, {res}, {spp}, {lightings}")
+        raise RelitError("need count >= 1, res >= 16, spp >= 1, lightings >= 1; "
+                         f"got {count}, {res}, {spp}, {lightings}")
     tasks = [(i, str(out), res, spp, seed, hdris, lightings) for i in range(count)]
     workers = max(1, min(workers or os.cpu_count() or 1, count))
     statuses: list[str] = []
@@ -122,7 +123,8 @@ def write_manifest(out: Path, seed: int, res: int, spp: int, hdris: list[str]) -
         meta = read_passes(path).metadata
         lighting = json.loads(meta.get("lighting", "{}"))
         samples.append({"file": path.name, "identity": int(meta.get("index", -1)), "split": meta.get("split"),
-                        "lighting_index": int(meta.get("lighting_index", 0)), "hdri": Path(lighting.get("hdri", "")).stem,
+                        "lighting_index": int(meta.get("lighting_index", 0)),
+                        "hdri": Path(lighting.get("hdri", "")).stem,
                         "lights": len(lighting.get("lights", []))})
     train, held = _hdri_split(hdris)
     manifest = {"seed": seed, "resolution": res, "spp": spp, "validation_every": VALIDATION_EVERY,

@@ -132,8 +132,8 @@ def _materials(mi, look: Look, albedo_map: np.ndarray, rough_map: np.ndarray, di
         if diffuse_only:
             return {"type": "diffuse", "reflectance": reflectance(albedo, 1.0 - weight)}
         glossy = {"type": "roughconductor", "material": "none", "distribution": "ggx", "alpha": alpha}
-        return {"type": "blendbsdf", "weight": weight, "bsdf_0": {"type": "diffuse", "reflectance": reflectance(albedo, 1.0)},
-                "bsdf_1": glossy}
+        diffuse = {"type": "diffuse", "reflectance": reflectance(albedo, 1.0)}
+        return {"type": "blendbsdf", "weight": weight, "bsdf_0": diffuse, "bsdf_1": glossy}
 
     hair = ({"type": "diffuse", "reflectance": reflectance(look.hair_albedo(), 1.0)} if diffuse_only else
             {"type": "hair", "eumelanin": look.hair_eumelanin, "pheomelanin": look.hair_pheomelanin,
