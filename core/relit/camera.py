@@ -31,6 +31,11 @@ class Camera:
     def _scale(self) -> float:
         return math.tan(math.radians(self.hfov) / 2) if not self.orthographic else self.ortho_width / 2
 
+    def frame_width(self, distance: float) -> float:
+        """Scene units across the frame at ``distance`` along the view axis (the same at any distance
+        for an orthographic camera)."""
+        return 2 * self._scale() * (1.0 if self.orthographic else distance)
+
     @staticmethod
     def _ndc(height: int, width: int) -> tuple[np.ndarray, np.ndarray]:
         x = (np.arange(width, dtype=np.float32) + 0.5) / width * 2 - 1

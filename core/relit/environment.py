@@ -1,7 +1,6 @@
 """Environments as arrays: loading (cached light maps), views of them as plates, and estimates from a plate."""
 from __future__ import annotations
 
-import math
 from functools import lru_cache
 from pathlib import Path
 
@@ -66,7 +65,7 @@ def estimate_from_background(plate: Image, camera: Camera, size: int = 256) -> I
     px = plate.to_working().pixels[:, :, :3]
     h, w = px.shape[:2]
     dirs, _ = latlong_directions(2 * size, size)
-    tan_x = math.tan(math.radians(camera.hfov) / 2)
+    tan_x = camera.frame_width(1.0) / 2
     tan_y = tan_x * h / w
     # Fold every direction into the front hemisphere: behind the camera mirrors the front.
     dz = -np.abs(dirs[..., 2]) - 1e-3

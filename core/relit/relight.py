@@ -73,8 +73,7 @@ def height_from_normals(stack: PassStack, camera: Camera, distance: float = 1.0)
     h, w = n.shape[:2]
     nz = np.maximum(n[..., 2], 0.05)
     inside = np.ones((h, w), bool) if stack.alpha is None else stack.alpha[..., 0] > 0.5
-    frame_width = camera.ortho_width if camera.orthographic else 2 * distance * math.tan(math.radians(camera.hfov) / 2)
-    pixel = frame_width / w
+    pixel = camera.frame_width(distance) / w
     gx = np.where(inside, -n[..., 0] / nz, 0.0) * pixel  # dz per column (z toward the camera)
     gy = np.where(inside, n[..., 1] / nz, 0.0) * pixel  # dz per row (rows go down, +Y goes up)
     wx = np.fft.fftfreq(w)[None, :] * 2 * math.pi
@@ -115,8 +114,7 @@ def _march(p: np.ndarray, d: np.ndarray, dist: np.ndarray, depth: np.ndarray, ca
     subject = float(np.median(finite)) if finite.size else 1.0
     bias, thickness = settings.bias * subject, settings.thickness * subject
     reach = np.minimum(dist, 4.0 * subject)
-    pixel_size = (camera.ortho_width if camera.orthographic else
-                  2 * subject * math.tan(math.radians(camera.hfov) / 2)) / sw
+    pixel_size = camera.frame_width(subject) / sw
     start = 2.0 * pixel_size + bias
     flat = depth.reshape(-1)
     occluded = np.zeros(len(p), bool)
@@ -150,8 +148,7 @@ def ambient_occlusion(points: np.ndarray, normals: np.ndarray, mask: np.ndarray,
     v = normalize(-p) if not camera.orthographic else np.broadcast_to(np.float32([0, 0, 1]), p.shape)
     depth = -p[:, 2]
     subject = float(np.median(depth)) if depth.size else 1.0
-    frame = camera.ortho_width if camera.orthographic else 2 * subject * math.tan(math.radians(camera.hfov) / 2)
-    radius_px = max(2.0, settings.radius * subject / frame * sw)
+    radius_px = max(2.0, settings.radius * subject / camera.frame_width(subject) * sw)
     flat = np.where(sub_mask[..., None], pts, np.nan).reshape(-1, 3)
     total = np.zeros(len(p), np.float32)
     for k in range(settings.slices):
