@@ -127,6 +127,9 @@ def test_bad_inputs(sphere, tmp_path):
         relight(sphere.replace(normals=None), Lighting(lights=[DirectionalLight((0, 0, 1))]))
     with pytest.raises(RelitError, match="no lighting"):
         relight(sphere, Lighting())
+    with pytest.raises(RelitError, match="a composite needs the albedo pass"):
+        relight(sphere.replace(albedo=None), Lighting(lights=[DirectionalLight((0, 0, 1))]),
+                background=np.zeros((64, 64, 3), np.float32))
     from relit.colour import Image
     from relit.io import write_image
     square = tmp_path / "square.exr"

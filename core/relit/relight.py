@@ -98,9 +98,10 @@ def shadow_visibility(light: Light, points: np.ndarray, mask: np.ndarray, camera
     depth = -sub_points[..., 2]
     p = sub_points[sub_mask]
     rays = _shadow_rays(light, p)
+    depth = np.where(sub_mask, depth, np.inf)  # only the subject occludes
     visible = np.zeros(len(p), np.float32)
     for d, dist in rays:
-        visible += _march(p, d, dist, np.where(sub_mask, depth, np.inf), camera, settings)
+        visible += _march(p, d, dist, depth, camera, settings)
     vis = np.ones(sub_mask.shape, np.float32)
     vis[sub_mask] = visible / len(rays)
     return vis[mask] if stride == 1 else _upsample_at(vis, mask)
@@ -279,7 +280,7 @@ def _incident(light: Light, p: np.ndarray, grid: int = 0) -> list[tuple[np.ndarr
         delta = pos - p
         dist = np.maximum(length(delta), 1e-8)
         d = delta / dist[:, None]
-        e = power / np.maximum(dist, 1e-8) ** 2
+        e = power / dist ** 2
         if isinstance(light, SpotLight):
             cos_a = -d @ np.asarray(light.direction, np.float32)
             angle = np.degrees(np.arccos(np.clip(cos_a, -1, 1)))
@@ -291,19 +292,8 @@ def _incident(light: Light, p: np.ndarray, grid: int = 0) -> list[tuple[np.ndarr
 
 
 def _shadow_rays(light: Light, p: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Directions/distances used for shadow tests (fewer than the shading samples for area lights)."""
-    if isinstance(light, AreaLight):
-        corners = light.corners()
-        s = (np.arange(AREA_SHADOW_SAMPLES) + 0.5) / AREA_SHADOW_SAMPLES
-        origin, du, dv = corners[0], corners[1] - corners[0], corners[3] - corners[0]
-        out = []
-        for a in s:
-            for b in s:
-                delta = (origin + a * du + b * dv).astype(np.float32) - p
-                dist = length(delta)
-                out.append((delta / dist[:, None], dist))
-        return out
-    return [(d, dist) for d, dist, _ in _incident(light, p)[:1]]
+    """Directions/distances used for shadow tests (a coarser grid than the shading's for area lights)."""
+    return [(d, dist) for d, dist, _ in _incident(light, p, AREA_SHADOW_SAMPLES)]
 
 
 def relight(stack: PassStack, lighting: Lighting, camera: Camera | None = None,
@@ -319,6 +309,8 @@ def relight(stack: PassStack, lighting: Lighting, camera: Camera | None = None,
     stack.check_normals()
     if lighting.environment is None and not lighting.lights:
         raise RelitError("no lighting: give an environment and/or lights")
+    if background is not None and stack.albedo is None:
+        raise RelitError("a composite needs the albedo pass")
     camera = camera or Camera.from_metadata(stack.metadata)
     shadows = shadows or ShadowSettings()
     occlusion = occlusion or OcclusionSettings()
@@ -397,8 +389,6 @@ def relight(stack: PassStack, lighting: Lighting, camera: Camera | None = None,
         passes["relit"] = stack.albedo * passes["diffuse"] + passes["specular"]
         if background is not None:
             passes["composite"] = composite(passes["relit"], alpha, background)
-    elif background is not None:
-        raise RelitError("a composite needs the albedo pass")
     out = stack.replace(**passes)
     out.metadata = metadata
     return out
