@@ -6,7 +6,7 @@ import pytest
 
 from relit.colour import Image
 from relit.errors import RelitError
-from relit.io import Sequence, describe, read_data, read_image, read_passes, write_image, write_passes
+from relit.io import Sequence, describe, read_data, read_image, read_metadata, read_passes, write_image, write_passes
 from relit.passes import PASSES, PassStack
 
 
@@ -27,6 +27,7 @@ def test_exr_layers_round_trip_bit_exact(tmp_path):
     for name, arr in stack.items():
         assert np.array_equal(getattr(back, name), arr), name
     assert back.metadata["note"] == "test" and back.colourspace == "ACEScg"
+    assert read_metadata(path) == {**back.metadata, "colourspace": "ACEScg"}  # header only, same values
 
 
 def test_exr_channel_names_follow_the_pass_table(tmp_path):

@@ -67,8 +67,9 @@ def _infer_colourspace(path: Path, spec: oiio.ImageSpec, config: ocio.Config) ->
     return srgb_space(config)
 
 
-def _open(path: Path) -> tuple[oiio.ImageSpec, np.ndarray]:
-    """All channels of subimage 0 as float32 (H, W, C)."""
+@contextmanager
+def _input(path: Path) -> Iterator[oiio.ImageInput]:
+    """An open OIIO input, with the one-line errors for a missing, directory or unreadable file."""
     if not path.exists():
         raise RelitError("no such file", path)
     if path.is_dir():
@@ -77,14 +78,37 @@ def _open(path: Path) -> tuple[oiio.ImageSpec, np.ndarray]:
     if inp is None:
         raise RelitError(f"unreadable or corrupt image ({oiio.geterror().strip() or 'unknown format'})", path)
     try:
+        yield inp
+    finally:
+        inp.close()
+
+
+def _open(path: Path) -> tuple[oiio.ImageSpec, np.ndarray]:
+    """All channels of subimage 0 as float32 (H, W, C)."""
+    with _input(path) as inp:
         spec = inp.spec()
         pixels = inp.read_image(0, 0, 0, spec.nchannels, oiio.FLOAT)
         if pixels is None:
             raise RelitError(f"unreadable or corrupt image ({inp.geterror().strip()})", path)
-    finally:
-        inp.close()
     pixels = np.asarray(pixels, dtype=np.float32).reshape(spec.height, spec.width, spec.nchannels)
     return spec, pixels
+
+
+def _read_spec(path: Path) -> oiio.ImageSpec:
+    """The header alone: no pixels are decoded."""
+    with _input(path) as inp:
+        return oiio.ImageSpec(inp.spec())
+
+
+def _relit_metadata(spec: oiio.ImageSpec) -> dict[str, str]:
+    return {a.name[len(META_PREFIX):]: str(a.value) for a in spec.extra_attribs if a.name.startswith(META_PREFIX)}
+
+
+def read_metadata(path: str | os.PathLike[str]) -> dict[str, str]:
+    """relit's metadata of a file (``relit:`` attributes, prefix removed), without reading its pixels."""
+    path = Path(path)
+    _check_extension(path, READ_FORMATS, "read")
+    return _relit_metadata(_read_spec(path))
 
 
 def _check_finite(path: Path, pixels: np.ndarray) -> None:
@@ -127,14 +151,17 @@ def read_data(path: str | os.PathLike[str], channels: int) -> np.ndarray:
     return pixels
 
 
-def _temp_pattern(path: Path) -> str:
-    return f".{path.stem}.*.tmp{path.suffix}"
+def _temp_affixes(path: Path) -> tuple[str, str]:
+    """Prefix and suffix of ``path``'s temp files: hidden, beside it, with its extension (OIIO picks the
+    format from it). ``atomic_path`` makes them and ``remove_stale_temp`` finds them."""
+    return f".{path.stem}.", f".tmp{path.suffix}"
 
 
 def remove_stale_temp(path: str | os.PathLike[str]) -> None:
     """Remove temp files a killed run left beside ``path`` (a rename never happened for them)."""
     path = Path(path)
-    for stale in path.parent.glob(_temp_pattern(path)):
+    prefix, suffix = _temp_affixes(path)
+    for stale in path.parent.glob(f"{prefix}*{suffix}"):
         stale.unlink(missing_ok=True)
 
 
@@ -146,7 +173,8 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     if not parent.is_dir():
         raise RelitError(f"cannot write: folder {parent} does not exist", path)
     try:
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".tmp{path.suffix}", dir=parent)
+        prefix, suffix = _temp_affixes(path)
+        fd, tmp_name = tempfile.mkstemp(prefix=prefix, suffix=suffix, dir=parent)
     except OSError as exc:
         raise RelitError(f"cannot write ({exc.strerror})", path) from None
     os.close(fd)
@@ -257,7 +285,7 @@ def read_passes(path: str | os.PathLike[str]) -> PassStack:
         raise RelitError(f"no relit pass layers among channels {', '.join(names)}; expected e.g. {expected}", path)
     for name, arr in found.items():
         _check_finite(path, arr)
-    metadata = {a.name[len(META_PREFIX):]: str(a.value) for a in spec.extra_attribs if a.name.startswith(META_PREFIX)}
+    metadata = _relit_metadata(spec)
     colourspace = metadata.pop("colourspace", None) or working_space(resolve_config())
     try:
         stack = PassStack(**found, colourspace=colourspace, metadata=metadata)
@@ -271,7 +299,7 @@ def describe(path: str | os.PathLike[str]) -> dict[str, object]:
     """What ``relit info`` prints: size, channels grouped into layers, colourspace, relit metadata."""
     path = Path(path)
     _check_extension(path, READ_FORMATS, "read")
-    spec, _ = _open(path)
+    spec = _read_spec(path)
     layers: dict[str, list[str]] = {}
     for name in spec.channelnames:
         layer, _, chan = name.rpartition(".")

@@ -16,7 +16,7 @@ import numpy as np
 from tqdm import tqdm
 
 from ..errors import RelitError
-from ..io import atomic_path, read_passes, write_passes
+from ..io import atomic_path, read_metadata, write_passes
 
 VALIDATION_EVERY = 8
 HELD_OUT_HDRIS = ("courtyard", "night")
@@ -120,7 +120,7 @@ def write_manifest(out: Path, seed: int, res: int, spp: int, hdris: list[str]) -
     """manifest.json: every sample file with its identity, split and lighting, read back from the files."""
     samples = []
     for path in sorted(out.glob("*_L*.exr")):
-        meta = read_passes(path).metadata
+        meta = read_metadata(path)
         lighting = json.loads(meta.get("lighting", "{}"))
         samples.append({"file": path.name, "identity": int(meta.get("index", -1)), "split": meta.get("split"),
                         "lighting_index": int(meta.get("lighting_index", 0)),
