@@ -14,6 +14,7 @@ import json
 import math
 import tempfile
 from dataclasses import asdict, dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -64,14 +65,18 @@ def sample_shot(rng: np.random.Generator) -> Shot:
                 yaw=float(rng.uniform(-30, 30)), tilt=float(rng.uniform(0.12, 0.22)))
 
 
-def _mean_radiance(path: str) -> float:
-    return float(load_latlong(Environment(path, colourspace=RENDER_COLOURSPACE)).mean())
+@lru_cache(maxsize=16)
+def _hdri(path: str) -> np.ndarray:
+    """An HDRI's radiance in Mitsuba's RGB space, read once per process (exposure and background use it)."""
+    latlong = load_latlong(Environment(path, colourspace=RENDER_COLOURSPACE))
+    latlong.setflags(write=False)
+    return latlong
 
 
 def sample_lighting(rng: np.random.Generator, hdris: list[str], shot: Shot) -> StageLighting:
     """An HDRI at a random rotation and exposure; one time in three a rig of 1-3 area lights over a dim HDRI."""
     hdri = str(rng.choice(hdris))
-    scale = TARGET_RADIANCE / max(_mean_radiance(hdri), 1e-6) * 2.0 ** rng.uniform(-1, 1)
+    scale = TARGET_RADIANCE / max(float(_hdri(hdri).mean()), 1e-6) * 2.0 ** rng.uniform(-1, 1)
     lights = []
     if rng.uniform() < 1 / 3:
         scale *= 0.15
@@ -262,7 +267,7 @@ def _passes(full: dict, diffuse_only: dict, geometry: dict, plan: StageLighting,
     diffuse = np.where(albedo > 0.005, lambert / np.maximum(albedo, 0.005), 0)
     specular = relit - lambert  # so relit = albedo * diffuse + specular wherever albedo > 0.005
     rgb = full["image"][..., :3]
-    latlong = load_latlong(Environment(plan.hdri, colourspace=RENDER_COLOURSPACE)) * plan.scale
+    latlong = _hdri(plan.hdri) * plan.scale
     background = view(latlong, camera, res, res, plan.rotation)
     composite = rgb + (1 - alpha) * background
     return PassStack(alpha=alpha, normals=geometry["normals"], depth=geometry["depth"], albedo=albedo,
