@@ -70,11 +70,12 @@ def _relight(args: argparse.Namespace) -> None:
         backgrounds = Sequence(args.background, inputs.frame_range if has_frame_token(args.background) else None)
     estimated = args.hdri_from_background
     base = _lighting(args)  # parsed once: a bad light fails before any frame
-    failed: list[str] = []
+
     def output(frame: int | None) -> Path:
         return outputs.path(frame) if outputs else Path(args.output)
 
     todo = [(f, p) for f, p in inputs if args.overwrite or not output(f).exists()]
+    failed: list[str] = []
     if len(todo) < len(inputs):
         log.warning("%d of %d frame(s) already written, skipped (--overwrite redoes them)", len(inputs) - len(todo),
                     len(inputs))
