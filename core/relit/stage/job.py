@@ -10,6 +10,7 @@ import json
 import multiprocessing
 import os
 import time
+from contextlib import nullcontext
 from pathlib import Path
 
 import numpy as np
@@ -98,18 +99,13 @@ def render_stage(out: str | os.PathLike[str], count: int, res: int = 256, spp: i
     tasks = [(i, str(out), res, spp, seed, hdris, lightings) for i in range(count)]
     workers = max(1, min(workers or os.cpu_count() or 1, count))
     statuses: list[str] = []
-    with tqdm(total=count, desc="stage", unit="sample") as bar:
-        if workers == 1:
-            results = map(_render_one, tasks)
-            for _, status, _ in results:
-                statuses.append(status)
-                bar.update()
-        else:
-            # spawn: each worker builds its own anny model and Mitsuba state
-            with multiprocessing.get_context("spawn").Pool(workers) as pool:
-                for _, status, _ in pool.imap_unordered(_render_one, tasks):
-                    statuses.append(status)
-                    bar.update()
+    # spawn: each worker builds its own anny model and Mitsuba state; one worker renders in this process
+    pool = multiprocessing.get_context("spawn").Pool(workers) if workers > 1 else nullcontext()
+    with pool, tqdm(total=count, desc="stage", unit="sample") as bar:
+        results = pool.imap_unordered(_render_one, tasks) if workers > 1 else map(_render_one, tasks)
+        for _, status, _ in results:
+            statuses.append(status)
+            bar.update()
     manifest = write_manifest(out, seed, res, spp, hdris)
     manifest["rendered_now"] = statuses.count("rendered")
     manifest["rejected_now"] = statuses.count("rejected")
