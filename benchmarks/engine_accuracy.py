@@ -18,6 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import machine  # noqa: E402
 
 from relit import data, reference  # noqa: E402
+from relit.metrics import psnr  # noqa: E402
 from relit.relight import ShadowSettings, relight  # noqa: E402
 
 
@@ -41,12 +42,12 @@ def main() -> None:
         again = reference.render(spec.name, args.hdri, args.resolution, args.spp, seed=1)
         every = ref.passes.alpha[..., 0] >= 0.999
         shadowed, plain = predict(ref, True), predict(ref, False)
-        print(f"{spec.name:24s} {reference.psnr(plain, ref.render, ref.unshadowed):10.2f} "
-              f"{reference.psnr(plain, direct.render, ref.unshadowed):12.2f} "
-              f"{reference.psnr(shadowed, ref.render, every):12.2f} "
-              f"{reference.psnr(shadowed, direct.render, every):10.2f} "
-              f"{reference.psnr(plain, ref.render, every):10.2f} "
-              f"{reference.psnr(again.render, ref.render, every):8.2f}")
+        print(f"{spec.name:24s} {psnr(plain, ref.render, ref.unshadowed):10.2f} "
+              f"{psnr(plain, direct.render, ref.unshadowed):12.2f} "
+              f"{psnr(shadowed, ref.render, every):12.2f} "
+              f"{psnr(shadowed, direct.render, every):10.2f} "
+              f"{psnr(plain, ref.render, every):10.2f} "
+              f"{psnr(again.render, ref.render, every):8.2f}")
 
 
 if __name__ == "__main__":

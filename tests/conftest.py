@@ -29,3 +29,15 @@ def sphere_stack(size: int = 64, albedo: float = 0.5) -> PassStack:
 @pytest.fixture
 def sphere():
     return sphere_stack()
+
+
+@pytest.fixture(scope="session")
+def stage(tmp_path_factory):
+    """Two virtual-light-stage people, two lightings each, rendered for real at 64 px (module tests
+    of the stage, the training loop and the evaluation share them)."""
+    pytest.importorskip("anny")
+    from relit import data
+    from relit.stage.job import render_stage
+    out = tmp_path_factory.mktemp("stage")
+    manifest = render_stage(out, count=2, res=64, spp=32, seed=5, hdri_dir=data.path(""), workers=1)
+    return out, manifest

@@ -8,6 +8,7 @@ from relit import data
 from relit.camera import Camera
 from relit.errors import RelitError
 from relit.lighting import DirectionalLight, Environment, Lighting
+from relit.metrics import psnr
 from relit.relight import ShadowSettings, composite, height_from_normals, relight
 from tests.conftest import sphere_stack
 
@@ -39,7 +40,6 @@ def _predict(ref, shadows=True):
     ("sphere_env_glossy", SPECULAR_MIN_DB), ("sphere_point_glossy", SPECULAR_MIN_DB),
 ])
 def test_matches_mitsuba(render, name, bound):
-    from relit.reference import psnr
     ref = render(name)
     assert psnr(_predict(ref), ref.render, ref.unshadowed) >= bound
 
@@ -49,13 +49,12 @@ def test_head_unshadowed_direct_light_matches_mitsuba():
     interreflection, so it is compared with Mitsuba's direct light (measured 40 dB at 96 px)."""
     from relit import reference
     ref = reference.render("head_point_diffuse", data.hdri(), resolution=48, spp=1024, bounces=1)
-    assert reference.psnr(_predict(ref, shadows=False), ref.render, ref.unshadowed) >= DIFFUSE_MIN_DB
+    assert psnr(_predict(ref, shadows=False), ref.render, ref.unshadowed) >= DIFFUSE_MIN_DB
 
 
 def test_head_under_an_environment_stays_close_to_mitsuba(render):
     """A head under an HDRI shadows itself from the environment, which screen-space occlusion only
     approximates: measured 29.5 dB (diffuse) and 28.5 dB (glossy) at 96 px with full interreflection."""
-    from relit.reference import psnr
     for name in ("head_env_diffuse", "head_env_glossy"):
         ref = render(name)
         every = ref.passes.alpha[..., 0] >= 0.999
@@ -63,7 +62,6 @@ def test_head_under_an_environment_stays_close_to_mitsuba(render):
 
 
 def test_area_light_unshadowed_pixels_and_shadows_help(render):
-    from relit.reference import psnr
     ref = render("occluder_area_diffuse")
     assert psnr(_predict(ref, shadows=False), ref.render, ref.unshadowed) >= DIFFUSE_MIN_DB
     every = ref.passes.alpha[..., 0] >= 0.999

@@ -13,15 +13,6 @@ from relit.stage.job import is_validation, render_stage  # noqa: E402
 from relit.stage.sample import StageLighting  # noqa: E402
 
 
-@pytest.fixture(scope="module")
-def stage(tmp_path_factory):
-    from relit import data
-    out = tmp_path_factory.mktemp("stage")
-    folder = data.path("")
-    manifest = render_stage(out, count=2, res=64, spp=32, seed=5, hdri_dir=folder, workers=1)
-    return out, manifest
-
-
 def test_samples_manifest_and_resume(stage):
     out, manifest = stage
     files = sorted(p.name for p in out.glob("*_L*.exr"))

@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import sys
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 from tqdm import tqdm
@@ -15,12 +17,15 @@ from .camera import Camera
 from .colour import Image, resolve_config
 from .environment import estimate_from_background, load_latlong, view
 from .errors import RelitError
+from .estimate import PassesModel, estimate_passes
 from .farm import openjd_template, write_template
 from .io import (
     Sequence,
+    atomic_path,
     describe,
     has_frame_token,
     read_image,
+    read_matte,
     read_passes,
     remove_stale_temp,
     write_image,
@@ -59,56 +64,89 @@ def _lighting(args: argparse.Namespace) -> Lighting:
     return Lighting(env, lights)
 
 
-def _relight(args: argparse.Namespace) -> None:
-    cfg = resolve_config(args.config)
-    inputs = Sequence(args.passes, args.frames)
-    if inputs.is_sequence and not has_frame_token(args.output):
-        raise RelitError("a sequence of passes needs an output pattern with a frame token (####)", args.output)
-    outputs = Sequence(args.output, inputs.frame_range) if inputs.is_sequence else None
-    backgrounds = None
-    if args.background:
-        backgrounds = Sequence(args.background, inputs.frame_range if has_frame_token(args.background) else None)
-    estimated = args.hdri_from_background
-    base = _lighting(args)  # parsed once: a bad light fails before any frame
+def _each_frame(inputs: Sequence, output: str, overwrite: bool, desc: str,
+                work: Callable[[int | None, Path, Path], None]) -> None:
+    """Run ``work(frame, input, output)`` over a still or a sequence: frames already written are skipped
+    (resume), a killed run's temp files are cleared, a progress bar with ETA runs, and a failed frame
+    does not stop the others (they are summarised at the end)."""
+    if inputs.is_sequence and not has_frame_token(output):
+        raise RelitError("a sequence needs an output pattern with a frame token (####)", output)
+    outputs = Sequence(output, inputs.frame_range) if inputs.is_sequence else None
 
-    def output(frame: int | None) -> Path:
-        return outputs.path(frame) if outputs else Path(args.output)
+    def out_path(frame: int | None) -> Path:
+        return outputs.path(frame) if outputs else Path(output)
 
-    todo = [(f, p) for f, p in inputs if args.overwrite or not output(f).exists()]
-    failed: list[str] = []
+    todo = [(f, p) for f, p in inputs if overwrite or not out_path(f).exists()]
     if len(todo) < len(inputs):
         log.warning("%d of %d frame(s) already written, skipped (--overwrite redoes them)", len(inputs) - len(todo),
                     len(inputs))
-    for frame, path in tqdm(todo, desc="relight", unit="frame", disable=len(inputs) == 1):
-        out = output(frame)
+    failed: list[str] = []
+    for frame, path in tqdm(todo, desc=desc, unit="frame", disable=len(inputs) == 1):
+        out = out_path(frame)
         remove_stale_temp(out)
         try:
-            stack = read_passes(path)
-            bg = None
-            if backgrounds is not None:
-                bg_path = backgrounds.path(frame if backgrounds.is_sequence else None)
-                plate = read_image(bg_path, args.background_colourspace, cfg)
-                if plate.width != stack.shape[1] or plate.height != stack.shape[0]:
-                    raise RelitError(f"background is {plate.width}x{plate.height} but the passes are "
-                                     f"{stack.shape[1]}x{stack.shape[0]}; expected the same resolution", bg_path)
-                bg = plate.to_working().pixels[..., :3]
-            lighting = Lighting(base.environment, base.lights)
-            if estimated:
-                if bg is None:
-                    raise RelitError("--hdri-from-background needs --background")
-                env_path = out.with_name(out.stem + ".envmap.exr")
-                camera = Camera(args.hfov)
-                write_image(env_path, estimate_from_background(Image(bg, "ACEScg", cfg), camera))
-                lighting.environment = Environment(str(env_path), args.rotate, args.exposure)
-            result = relight(stack, lighting, shadows=ShadowSettings(enabled=not args.no_shadows),
-                             background=bg, config=cfg, occlusion=OcclusionSettings(apply=args.occlusion))
-            write_passes(out, result, half=args.half)
+            work(frame, path, out)
         except RelitError as exc:
             if len(inputs) == 1:
                 raise
             failed.append(f"frame {frame}: {exc}")
     if failed:
         raise RelitError(f"{len(failed)} of {len(todo)} frame(s) failed:\n  " + "\n  ".join(failed))
+
+
+def _relight(args: argparse.Namespace) -> None:
+    cfg = resolve_config(args.config)
+    inputs = Sequence(args.passes, args.frames)
+    backgrounds = None
+    if args.background:
+        backgrounds = Sequence(args.background, inputs.frame_range if has_frame_token(args.background) else None)
+    base = _lighting(args)  # parsed once: a bad light fails before any frame
+
+    def work(frame: int | None, path: Path, out: Path) -> None:
+        stack = read_passes(path)
+        bg = None
+        if backgrounds is not None:
+            bg_path = backgrounds.path(frame if backgrounds.is_sequence else None)
+            plate = read_image(bg_path, args.background_colourspace, cfg)
+            if plate.width != stack.shape[1] or plate.height != stack.shape[0]:
+                raise RelitError(f"background is {plate.width}x{plate.height} but the passes are "
+                                 f"{stack.shape[1]}x{stack.shape[0]}; expected the same resolution", bg_path)
+            bg = plate.to_working().pixels[..., :3]
+        lighting = Lighting(base.environment, base.lights)
+        if args.hdri_from_background:
+            if bg is None:
+                raise RelitError("--hdri-from-background needs --background")
+            env_path = out.with_name(out.stem + ".envmap.exr")
+            write_image(env_path, estimate_from_background(Image(bg, "ACEScg", cfg), Camera(args.hfov)))
+            lighting.environment = Environment(str(env_path), args.rotate, args.exposure)
+        result = relight(stack, lighting, shadows=ShadowSettings(enabled=not args.no_shadows),
+                         background=bg, config=cfg, occlusion=OcclusionSettings(apply=args.occlusion))
+        write_passes(out, result, half=args.half)
+
+    _each_frame(inputs, args.output, args.overwrite, "relight", work)
+
+
+def _passes(args: argparse.Namespace) -> None:
+    cfg = resolve_config(args.config)
+    inputs = Sequence(args.image, args.frames)
+    mattes = None
+    if args.matte:
+        mattes = Sequence(args.matte, inputs.frame_range if has_frame_token(args.matte) else None)
+    model = PassesModel.load(Path(args.model) if args.model else None)
+
+    def work(frame: int | None, path: Path, out: Path) -> None:
+        plate = read_image(path, args.colourspace, cfg)
+        matte = None
+        if mattes is not None:
+            matte_path = mattes.path(frame if mattes.is_sequence else None)
+            matte = read_matte(matte_path)
+            if matte.shape[:2] != (plate.height, plate.width):
+                raise RelitError(f"matte is {matte.shape[1]}x{matte.shape[0]} but the plate is "
+                                 f"{plate.width}x{plate.height}; expected the same resolution", matte_path)
+        stack = estimate_passes(plate, matte, model, args.internal, args.device)
+        write_passes(out, stack, half=args.half)
+
+    _each_frame(inputs, args.output, args.overwrite, "passes", work)
 
 
 def _envmap(args: argparse.Namespace) -> None:
@@ -140,6 +178,30 @@ def _stage_sheet(args: argparse.Namespace) -> None:
     stacks = [(f.stem, read_passes(f).replace(depth=None)) for f in files]
     contact_sheet(stacks, args.output, tile=160)
     print(f"wrote {args.output}")
+
+
+def _train(args: argparse.Namespace) -> None:
+    try:
+        from .train.loop import TrainSettings, export, train
+    except ImportError as exc:
+        raise RelitError(f"training needs the train extra (pip install relit[train]): {exc}") from None
+    if args.train_command == "passes":
+        settings = TrainSettings(steps=args.steps, batch=args.batch, res=args.res, lr=args.lr, seed=args.seed,
+                                 threads=args.threads)
+        print(f"wrote {train(args.data, args.out, settings)}")
+    else:
+        card = export(args.checkpoint, args.output, args.internal, args.version)
+        print(f"wrote {args.output} ({card['parameters']} parameters, {card['steps']} steps)")
+
+
+def _eval(args: argparse.Namespace) -> None:
+    from .evaluate import evaluate, format_tables
+    model = PassesModel.load(Path(args.model) if args.model else None)
+    results = evaluate(args.data, model, args.limit)
+    print(f"{args.data}: validation split, model {model.path.name} ({model.version})" + format_tables(results))
+    if args.json:
+        with atomic_path(args.json) as tmp:
+            tmp.write_text(json.dumps(results, indent=1) + "\n")
 
 
 def run_demo(out_dir: Path, config=None) -> tuple[Path, Path]:
@@ -214,6 +276,45 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--half", action="store_true", help="half-float EXR")
     s.add_argument("--overwrite", action="store_true", help="redo frames whose output exists (default: skip them)")
     s.set_defaults(func=_relight)
+
+    s = sub.add_parser("passes", help="alpha, normals, albedo and roughness of a photo or plate (#### sequence)")
+    s.add_argument("image", help="photo or plate (any format OIIO reads; a #### pattern for sequences)")
+    s.add_argument("-o", "--output", required=True, help="multi-layer EXR (a #### pattern for sequences)")
+    s.add_argument("--frames", help="frame range, e.g. 1001-1100")
+    s.add_argument("--colourspace", help="the plate's colourspace (default: from the file)")
+    s.add_argument("--matte", help="a roto or matte to refine: its A channel, or its only channel (#### for sequences)")
+    s.add_argument("--internal", type=int, help="network resolution, short side in pixels (default: the model's)")
+    s.add_argument("--model", help="passes ONNX model (default: the shipped one)")
+    s.add_argument("--device", choices=["cpu", "cuda"], help="ONNX Runtime provider (default: CUDA when present)")
+    s.add_argument("--half", action="store_true", help="half-float EXR")
+    s.add_argument("--overwrite", action="store_true", help="redo frames whose output exists (default: skip them)")
+    s.set_defaults(func=_passes)
+
+    s = sub.add_parser("train", help="train relit's networks on virtual-light-stage samples (extra train)")
+    train = s.add_subparsers(dest="train_command", required=True)
+    r = train.add_parser("passes", help="train the passes network (resumes from OUT's checkpoint)")
+    r.add_argument("--data", required=True, help="a `relit stage render` folder")
+    r.add_argument("--out", required=True, help="checkpoint folder")
+    r.add_argument("--steps", type=int, default=3000, help="total steps (a rerun with more continues)")
+    r.add_argument("--batch", type=int, default=16)
+    r.add_argument("--res", type=int, default=128, help="training crop, pixels")
+    r.add_argument("--lr", type=float, default=2e-3)
+    r.add_argument("--seed", type=int, default=0)
+    r.add_argument("--threads", type=int, default=0, help="torch threads (default: torch's choice)")
+    r.set_defaults(func=_train)
+    r = train.add_parser("export", help="write the ONNX model and its card from a checkpoint")
+    r.add_argument("checkpoint")
+    r.add_argument("-o", "--output", required=True, help=".onnx (the card is written beside it as .json)")
+    r.add_argument("--internal", type=int, default=128, help="inference resolution, short side")
+    r.add_argument("--version", required=True, help="model version recorded in the card and the passes' metadata")
+    r.set_defaults(func=_train)
+
+    s = sub.add_parser("eval", help="the passes network vs baselines on a stage folder's validation split")
+    s.add_argument("data", help="a `relit stage render` folder")
+    s.add_argument("--model", help="passes ONNX model (default: the shipped one)")
+    s.add_argument("--limit", type=int, help="at most this many validation people")
+    s.add_argument("--json", help="also write the results as JSON")
+    s.set_defaults(func=_eval)
 
     s = sub.add_parser("farm", help="write a render-farm job for a relit sequence command")
     s.add_argument("scheduler", choices=["openjd"],

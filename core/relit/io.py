@@ -151,6 +151,20 @@ def read_data(path: str | os.PathLike[str], channels: int) -> np.ndarray:
     return pixels
 
 
+def read_matte(path: str | os.PathLike[str]) -> np.ndarray:
+    """A roto or matte as (H, W, 1): its alpha channel (``A``) when it has one, else its only channel."""
+    path = Path(path)
+    _check_extension(path, READ_FORMATS, "read")
+    spec, pixels = _open(path)
+    names = list(spec.channelnames)
+    if "A" in names:
+        pixels = pixels[:, :, names.index("A"):names.index("A") + 1]
+    elif len(names) != 1:
+        raise RelitError(f"a matte needs an alpha channel A or a single channel; has {', '.join(names)}", path)
+    _check_finite(path, pixels)
+    return pixels
+
+
 def _temp_affixes(path: Path) -> tuple[str, str]:
     """Prefix and suffix of ``path``'s temp files: hidden, beside it, with its extension (OIIO picks the
     format from it). ``atomic_path`` makes them and ``remove_stale_temp`` finds them."""

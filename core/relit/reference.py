@@ -8,7 +8,6 @@ OCIO's matrix, applied to the render.
 """
 from __future__ import annotations
 
-import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -220,11 +219,3 @@ def _sees_light(scene, mi, points: np.ndarray, normals: np.ndarray, light: np.nd
     rays = mi.Ray3f(mi.Point3f(*origin.T.astype(np.float32)), mi.Vector3f(*direction),
                     mi.Float(dist.astype(np.float32) * 0.999))
     return ~np.array(scene.ray_test(rays), dtype=bool).reshape(points.shape[:2])
-
-
-def psnr(a: np.ndarray, b: np.ndarray, mask: np.ndarray, peak: float | None = None) -> float:
-    """PSNR over ``mask`` with the peak taken as the reference's maximum there (HDR images have no fixed white)."""
-    ref = b[mask]
-    peak = float(ref.max()) if peak is None else peak
-    mse = float(np.mean((a[mask] - ref) ** 2))
-    return math.inf if mse == 0 else 10 * math.log10(peak ** 2 / mse)

@@ -32,6 +32,8 @@ TARGET_RADIANCE = 0.5  # mean environment radiance is scaled to about this, then
 HAIR_STRANDS = 12000
 HAIR_ROUGHNESS = 0.3  # the hair BSDF's longitudinal roughness, written as the hair's roughness pass
 AOV_SPP = 16  # samples per pixel for the roughness pass (an AOV only: no light transport)
+# regions of one constant roughness (skin has a map, cloth one value per look): how ``skin_mask`` tells them apart
+FIXED_ROUGHNESS = {"eye_front": 0.05, "eye_back": 0.05, "mouth": 0.3, "hair": HAIR_ROUGHNESS}
 
 
 @dataclass
@@ -158,9 +160,21 @@ def _roughness_materials(mi, look: Look, rough_map: np.ndarray) -> dict:
     pass filtered over each pixel like every other pass, and its green is that render's own coverage."""
     skin = np.stack([rough_map, np.ones_like(rough_map), np.zeros_like(rough_map)], axis=-1)
     values = {"skin": {"type": "bitmap", "bitmap": mi.Bitmap(np.ascontiguousarray(skin)), "raw": True},
-              "cloth": look.cloth_roughness, "eye_front": 0.05, "eye_back": 0.05, "mouth": 0.3, "hair": HAIR_ROUGHNESS}
+              "cloth": look.cloth_roughness, **FIXED_ROUGHNESS}
     return {region: {"type": "diffuse", "reflectance": value if isinstance(value, dict) else
                      {"type": "rgb", "value": [float(value), 1.0, 0.0]}} for region, value in values.items()}
+
+
+def skin_mask(stack: PassStack) -> np.ndarray:
+    """(H, W) bool: fully covered pixels whose roughness is none of the constant-roughness regions'
+    (cloth, hair, eyes, mouth), i.e. skin, read back from a sample's roughness pass and metadata."""
+    stack.require("alpha", "roughness")
+    cloth = float(json.loads(stack.metadata.get("look", "{}")).get("cloth_roughness", -1))
+    rough = stack.roughness[..., 0]
+    skin = stack.alpha[..., 0] >= 0.99
+    for value in (cloth, *FIXED_ROUGHNESS.values()):
+        skin &= np.abs(rough - value) > 0.01
+    return skin
 
 
 def _render(mi, shapes: dict, lighting: StageLighting, shot: Shot, res: int, spp: int, seed: int,

@@ -1,0 +1,93 @@
+"""Passes from a photo: the shipped passes network (ONNX Runtime) at a low internal resolution, then
+guided upsampling to the plate's resolution.
+
+The network sees linear Rec.709 divided by the frame's mean luminance (exposure-invariant) in log
+form; training (``relit.train``) calls the same ``normalise`` so the two cannot drift.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from .colour import Image
+from .errors import RelitError
+from .models import run, session
+from .passes import PassStack
+from .upsample import guided_upsample, resize
+from .vectors import normalize
+
+NET_COLOURSPACE = "Linear Rec.709 (sRGB)"  # the virtual light stage renders in it
+LUMA = np.float32([0.2126, 0.7152, 0.0722])
+NO_MATTE = 0.5  # the matte input when the user has none
+WEIGHTS = Path(__file__).parent / "weights"
+MULTIPLE = 16  # the U-Net pools four times
+
+
+def normalise(rgb: np.ndarray) -> np.ndarray:
+    """(..., H, W, 3) linear Rec.709 -> log of the pixels over the frame's mean luminance."""
+    mean = np.maximum((np.maximum(rgb, 0) @ LUMA).mean(axis=(-1, -2), keepdims=True), 1e-6)[..., None]
+    return np.log1p(np.maximum(rgb, 0) / mean).astype(np.float32)
+
+
+def luminance(x: np.ndarray) -> np.ndarray:
+    return (x @ LUMA).astype(np.float32)
+
+
+@dataclass(frozen=True)
+class PassesModel:
+    path: Path
+    internal: int  # short side of the network's input, pixels
+    version: str
+
+    @classmethod
+    def load(cls, path: Path | None = None) -> "PassesModel":
+        return _load(str(path or WEIGHTS / "passes.onnx"))
+
+    def size(self, height: int, width: int, internal: int | None = None) -> tuple[int, int]:
+        """The network's input size for a plate: short side ``internal``, both multiples of 16."""
+        short = internal or self.internal
+        scale = short / min(height, width)
+        return (max(MULTIPLE, round(height * scale / MULTIPLE) * MULTIPLE),
+                max(MULTIPLE, round(width * scale / MULTIPLE) * MULTIPLE))
+
+
+@lru_cache(maxsize=4)
+def _load(path: str) -> PassesModel:
+    card = Path(path).with_suffix(".json")
+    if not card.is_file():
+        raise RelitError("no model card (the .json beside the .onnx recording recipe and internal size)", card)
+    info = json.loads(card.read_text())
+    return PassesModel(Path(path), int(info["internal"]), str(info.get("version", "?")))
+
+
+def estimate_passes(image: Image, matte: np.ndarray | None = None, model: PassesModel | None = None,
+                    internal: int | None = None, device: str | None = None) -> PassStack:
+    """alpha, normals, albedo and roughness for a photo, at its resolution, in the working space.
+
+    ``matte`` (H, W) or (H, W, 1) in [0, 1] is a user's roto or matte: the network refines it."""
+    model = model or PassesModel.load()
+    rgb = image.to(NET_COLOURSPACE).pixels[..., :3]
+    h, w = rgb.shape[:2]
+    if matte is not None:
+        matte = np.asarray(matte, np.float32).reshape(h, w, 1) if np.size(matte) == h * w else None
+        if matte is None:
+            raise RelitError(f"the matte must have the plate's resolution {w}x{h}")
+    x = normalise(rgb)
+    sh, sw = model.size(h, w, internal)
+    x_low = resize(x, sh, sw)
+    prior = np.full((sh, sw, 1), NO_MATTE, np.float32) if matte is None else resize(np.clip(matte, 0, 1), sh, sw)
+    nchw = {"image": x_low.transpose(2, 0, 1)[None], "matte": prior.transpose(2, 0, 1)[None]}
+    alpha, normals, albedo, rough = (o[0].transpose(1, 2, 0) for o in run(session(model.path, device), **nchw))
+    guide, guide_low = luminance(x), luminance(x_low)
+    up = guided_upsample(np.concatenate([alpha, normals, albedo, rough], -1), guide_low, guide)
+    alpha = np.clip(up[..., :1], 0, 1)
+    normals = normalize(up[..., 1:4])
+    albedo = Image(np.clip(up[..., 4:7], 0, 1), NET_COLOURSPACE, image.config).to_working()
+    return PassStack(alpha=alpha, normals=normals, albedo=albedo.pixels, roughness=np.clip(up[..., 7:8], 0.05, 1),
+                     colourspace=albedo.colourspace,
+                     metadata={"passes_source": f"relit passes network {model.version} at {sw}x{sh}, "
+                                                "guided upsampling"})

@@ -1,0 +1,136 @@
+"""``relit eval``: the passes network against the virtual light stage's validation split (people and
+HDRIs never seen in training), beside the trivial baselines it must beat, in one run.
+
+Relighting is judged the way it is used: passes inferred from a person under one lighting are lit by
+the engine under the other lighting of the same sample pair and compared with the path-traced image
+of that lighting. The same engine fed the exact passes shows how much of the gap is the engine's.
+"""
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from .baseline import inflated_normals
+from .camera import Camera
+from .colour import Image, resolve_config
+from .errors import RelitError
+from .estimate import PassesModel, estimate_passes
+from .io import read_passes
+from .metrics import angular_error, matte_errors, psnr, scale_invariant_mse, ssim
+from .passes import PassStack
+from .relight import relight
+from .stage.sample import StageLighting, skin_mask
+
+THRESHOLDS = (11.25, 22.5, 30.0)
+
+
+def _rough_roto(alpha: np.ndarray) -> np.ndarray:
+    """A compositor's quick roto: the true matte dilated by a few pixels and softened."""
+    from scipy.ndimage import gaussian_filter, grey_dilation
+    return np.clip(gaussian_filter(grey_dilation(alpha[..., 0], size=7), 2.0), 0, 1)[..., None]
+
+
+def _lighting(stack: PassStack) -> StageLighting:
+    try:
+        return StageLighting(**json.loads(stack.metadata["lighting"]))
+    except (KeyError, TypeError, ValueError):
+        raise RelitError("not a virtual-light-stage sample (no lighting metadata)") from None
+
+
+def _in_working(stack: PassStack, config) -> PassStack:
+    """Colour passes converted to the working space, where the engine and the network's albedo live."""
+    colour = {name: Image(getattr(stack, name), stack.colourspace, config).to_working().pixels
+              for name in ("albedo", "relit", "composite") if getattr(stack, name) is not None}
+    out = stack.replace(**colour)
+    out.colourspace = Image(np.zeros((1, 1, 3)), stack.colourspace, config).to_working().colourspace
+    return out
+
+
+def evaluate(folder: str | Path, model: PassesModel | None = None, limit: int | None = None,
+             relight_pairs: bool = True) -> dict[str, dict[str, dict[str, float]]]:
+    """{table: {method: {metric: mean over samples}}} on the validation split of a stage folder."""
+    folder = Path(folder)
+    manifest = folder / "manifest.json"
+    if not manifest.is_file():
+        raise RelitError("no manifest.json: not a `relit stage render` folder", folder)
+    entries = [e for e in json.loads(manifest.read_text())["samples"] if e["split"] == "validation"]
+    if not entries:
+        raise RelitError("no validation samples in the manifest", manifest)
+    by_identity: dict[int, list[dict]] = defaultdict(list)
+    for e in entries:
+        by_identity[e["identity"]].append(e)
+    people = list(by_identity.values())[: limit or None]
+    config = resolve_config()
+    model = model or PassesModel.load()
+    sums: dict[tuple[str, str, str], list[float]] = defaultdict(list)
+
+    def add(table: str, method: str, **metrics: float) -> None:
+        for metric, value in metrics.items():
+            sums[(table, method, metric)].append(value)
+
+    for group in tqdm(people, desc="eval", unit="person"):
+        stacks = [_in_working(read_passes(folder / e["file"]), config) for e in group]
+        predictions = []
+        for gt in stacks:
+            photo = Image(gt.composite, gt.colourspace, config)
+            pred = estimate_passes(photo, model=model)
+            refined = estimate_passes(photo, _rough_roto(gt.alpha), model=model)
+            predictions.append(pred)
+            subject, skin = gt.alpha[..., 0] > 0.5, skin_mask(gt)
+            add("alpha", "network", **matte_errors(pred.alpha, gt.alpha))
+            add("alpha", "network refining a rough roto", **matte_errors(refined.alpha, gt.alpha))
+            add("alpha", "baseline: segmentation only (network > 0.5)",
+                **matte_errors((pred.alpha > 0.5).astype(np.float32), gt.alpha))
+            flat = np.broadcast_to(np.float32([0, 0, 1]), gt.normals.shape)
+            for method, normals in (("network", pred.normals), ("baseline: facing the camera", flat),
+                                    ("baseline: inflated silhouette", inflated_normals(pred.alpha))):
+                for region, mask in (("skin", skin), ("subject", subject)):
+                    err = angular_error(normals, gt.normals, mask)
+                    add(f"normals ({region})", method, mean=float(err.mean()),
+                        **{f"<{t}": float((err < t).mean() * 100) for t in THRESHOLDS})
+            for method, albedo in (("network", pred.albedo),
+                                   ("baseline: the input image", np.clip(gt.composite, 0, 1))):
+                add("albedo", method, siMSE=scale_invariant_mse(albedo, gt.albedo, subject),
+                    MSE=float(np.mean((albedo[subject] - gt.albedo[subject]) ** 2)))
+        if not relight_pairs or len(stacks) < 2:
+            continue
+        for src, dst in ((0, 1), (1, 0)):  # passes seen under one lighting, lit by the other
+            gt, target = stacks[dst], _lighting(stacks[dst]).to_lighting()
+            subject = gt.alpha[..., 0] > 0.5
+            source = stacks[src]
+            candidates = {
+                "network": predictions[src].replace(depth=None),
+                "exact passes (engine bound)": source.replace(diffuse=None, specular=None, relit=None,
+                                                              composite=None),
+                "baseline: input as albedo, camera-facing normals": source.replace(
+                    albedo=np.clip(source.composite, 0, 1), normals=np.broadcast_to(np.float32([0, 0, 1]),
+                                                                                   source.normals.shape),
+                    depth=None, roughness=None, diffuse=None, specular=None, relit=None, composite=None),
+            }
+            camera = Camera.from_metadata(gt.metadata)
+            for method, stack in candidates.items():
+                lit = relight(stack, target, camera, config=config).relit
+                add("relit", method, PSNR=psnr(lit, gt.relit, subject), SSIM=ssim(lit, gt.relit, subject))
+    return _means(sums)
+
+
+def _means(sums: dict[tuple[str, str, str], list[float]]) -> dict[str, dict[str, dict[str, float]]]:
+    out: dict[str, dict[str, dict[str, float]]] = {}
+    for (table, method, metric), values in sums.items():
+        out.setdefault(table, {}).setdefault(method, {})[metric] = float(np.mean(values))
+    return out
+
+
+def format_tables(results: dict[str, dict[str, dict[str, float]]]) -> str:
+    lines = []
+    for table, methods in results.items():
+        metrics = list(next(iter(methods.values())))
+        lines.append(f"\n{table}")
+        lines.append(f"  {'method':52s}" + "".join(f"{m:>10s}" for m in metrics))
+        for method, values in methods.items():
+            lines.append(f"  {method:52s}" + "".join(f"{values[m]:10.4g}" for m in metrics))
+    return "\n".join(lines)

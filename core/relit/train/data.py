@@ -1,0 +1,106 @@
+"""Virtual light stage samples as training batches: the same person under two lightings per pair
+(Lumos's lighting-consistency loss), random crop/zoom/flip, illuminant and noise jitter, and a
+degraded copy of the true matte as the optional user-matte input."""
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.nn import functional as F
+from tqdm import tqdm
+
+from ..colour import Image
+from ..errors import RelitError
+from ..estimate import NET_COLOURSPACE, NO_MATTE, normalise
+from ..io import read_passes
+
+# channels of a stacked sample: input (3), alpha (1), normals (3), albedo (3), roughness (1)
+SLICES = {"image": slice(0, 3), "alpha": slice(3, 4), "normals": slice(4, 7), "albedo": slice(7, 10),
+          "roughness": slice(10, 11)}
+CHANNELS = 11
+
+
+def sample_array(path: Path) -> np.ndarray:
+    """(11, H, W) float16: the normalised composite (what a photo would show) and the true passes."""
+    stack = read_passes(path)
+    stack.require("composite", "alpha", "normals", "albedo", "roughness")
+    composite, albedo = (Image(p, stack.colourspace).to(NET_COLOURSPACE).pixels
+                         for p in (stack.composite, stack.albedo))
+    arr = np.concatenate([normalise(composite), stack.alpha, stack.normals, albedo, stack.roughness], -1)
+    return arr.transpose(2, 0, 1).astype(np.float16)
+
+
+@dataclass
+class StageData:
+    samples: torch.Tensor  # (N, 11, H, W) float16
+    pairs: list[list[int]]  # per identity, the sample indices of its lightings
+    files: list[str]
+
+    @classmethod
+    def load(cls, folder: str | Path, split: str, limit: int | None = None) -> "StageData":
+        folder = Path(folder)
+        manifest = folder / "manifest.json"
+        if not manifest.is_file():
+            raise RelitError("no manifest.json: render with `relit stage render` first", folder)
+        entries = [e for e in json.loads(manifest.read_text())["samples"] if e["split"] == split]
+        entries = [e for e in entries if (folder / e["file"]).is_file()][: limit or None]
+        if not entries:
+            raise RelitError(f"no {split} samples in the manifest", manifest)
+        arrays, by_identity = [], defaultdict(list)
+        for i, entry in enumerate(tqdm(entries, desc=f"load {split}", unit="file", leave=False)):
+            arrays.append(sample_array(folder / entry["file"]))
+            by_identity[entry["identity"]].append(i)
+        return cls(torch.from_numpy(np.stack(arrays)), list(by_identity.values()), [e["file"] for e in entries])
+
+    def batch(self, size: int, res: int, generator: torch.Generator) -> dict[str, torch.Tensor]:
+        """``size`` samples (pairs of lightings of one person where there are two) at ``res`` pixels."""
+        people = torch.randint(len(self.pairs), (max(1, size // 2),), generator=generator).tolist()
+        index, crops = [], []
+        for p in people:
+            group = self.pairs[p]
+            pick = torch.randperm(len(group), generator=generator)[:2].tolist()
+            pick = pick if len(pick) == 2 else pick * 2
+            index += [group[i] for i in pick]
+            crops += [torch.rand(4, generator=generator)] * 2  # both lightings share the crop
+        x = self.samples[index].float()
+        c = torch.stack(crops)
+        scale = 0.5 + 0.5 * c[:, 0]  # the window is 50-100% of the frame: the person at 1-2x size
+        flip = torch.where(c[:, 3] < 0.5, -1.0, 1.0)
+        theta = torch.zeros(len(index), 2, 3)
+        theta[:, 0, 0] = scale * flip
+        theta[:, 1, 1] = scale
+        theta[:, 0, 2] = (1 - scale) * (2 * c[:, 1] - 1)
+        theta[:, 1, 2] = (1 - scale) * (2 * c[:, 2] - 1)
+        grid = F.affine_grid(theta, [len(index), CHANNELS, res, res], align_corners=False)
+        x = F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)
+        out = {k: x[:, s] for k, s in SLICES.items()}
+        out["normals"] = F.normalize(out["normals"] * torch.stack([flip, torch.ones_like(flip),
+                                                                    torch.ones_like(flip)], 1)[:, :, None, None], dim=1)
+        out["image"] = _jitter(out["image"], generator)
+        out["matte"] = _matte_prior(out["alpha"], generator)
+        return out
+
+
+def _jitter(image: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """Another illuminant colour and sensor noise, applied in linear light."""
+    n = image.shape[0]
+    linear = torch.expm1(image)
+    gain = torch.exp(0.15 * torch.randn(n, 3, 1, 1, generator=generator))
+    linear = linear * gain / gain.mean(1, keepdim=True)
+    noise = 0.02 * torch.rand(n, 1, 1, 1, generator=generator)
+    linear = linear + noise * torch.sqrt(linear.clamp(min=0) + 1e-3) * torch.randn(linear.shape, generator=generator)
+    return torch.log1p(linear.clamp(min=0))
+
+
+def _matte_prior(alpha: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """Half the batch gets a rough roto (eroded or dilated, blurred) of the true matte, the rest none."""
+    k = 2 * int(torch.randint(1, 6, (1,), generator=generator)) + 1
+    grown = F.max_pool2d(alpha, k, 1, k // 2) if torch.rand(1, generator=generator) < 0.5 \
+        else -F.max_pool2d(-alpha, k, 1, k // 2)
+    rough = F.avg_pool2d(grown, k, 1, k // 2, count_include_pad=False)
+    use = (torch.rand(alpha.shape[0], 1, 1, 1, generator=generator) < 0.5).float()
+    return use * rough + (1 - use) * NO_MATTE

@@ -1,0 +1,155 @@
+"""Training the passes network: seeded, resumable from its checkpoint, progress with losses, ONNX export.
+
+Losses per pass follow what a compositor sees: alpha L1 plus its gradient (edges), normals by angle
+on the subject, albedo and roughness L1 on the subject, and Lumos's lighting consistency: the same
+person's albedo and normals must not change with the lighting.
+"""
+from __future__ import annotations
+
+import json
+import math
+import time
+import warnings
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.nn import functional as F
+from tqdm import tqdm
+
+from ..errors import RelitError
+from ..io import atomic_path
+from .data import StageData
+from .net import OUTPUTS, WIDTHS, PassesNet
+
+CHECKPOINT = "passes.pt"
+LOSS_WEIGHTS = {"alpha": 1.0, "alpha_grad": 1.0, "normals": 1.0, "albedo": 1.0, "roughness": 0.5, "consistency": 0.5}
+
+
+@dataclass
+class TrainSettings:
+    steps: int = 3000
+    batch: int = 16
+    res: int = 128  # training crop, pixels
+    lr: float = 2e-3
+    seed: int = 0
+    checkpoint_every: int = 100
+    threads: int = 0  # 0: torch's default
+
+
+def _gradient(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    return x[..., :, 1:] - x[..., :, :-1], x[..., 1:, :] - x[..., :-1, :]
+
+
+def _masked_mean(x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+    return (x * weight).sum() / weight.sum().clamp(min=1.0)
+
+
+def losses(pred: tuple[torch.Tensor, ...], batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    alpha, normals, albedo, rough = pred
+    subject = (batch["alpha"] > 0.5).float()
+    gx, gy = _gradient(alpha)
+    tx, ty = _gradient(batch["alpha"])
+    out = {
+        "alpha": F.l1_loss(alpha, batch["alpha"]),
+        "alpha_grad": F.l1_loss(gx, tx) + F.l1_loss(gy, ty),
+        "normals": _masked_mean(1 - (normals * batch["normals"]).sum(1, keepdim=True), subject),
+        "albedo": _masked_mean((albedo - batch["albedo"]).abs().mean(1, keepdim=True), subject),
+        "roughness": _masked_mean((rough - batch["roughness"]).abs(), subject),
+    }
+    # batches hold pairs: rows 2k and 2k+1 are one person, one crop, two lightings
+    both = subject[0::2] * subject[1::2]
+    out["consistency"] = (_masked_mean((albedo[0::2] - albedo[1::2]).abs().mean(1, keepdim=True), both)
+                          + _masked_mean(1 - (normals[0::2] * normals[1::2]).sum(1, keepdim=True), both))
+    out["total"] = sum(LOSS_WEIGHTS[k] * v for k, v in out.items())
+    return out
+
+
+def _save(path: Path, state: dict) -> None:
+    with atomic_path(path) as tmp:
+        torch.save(state, tmp)
+
+
+def train(data_dir: str | Path, out_dir: str | Path, settings: TrainSettings) -> Path:
+    """Train (or resume) the passes network; returns the checkpoint path. A rerun with more ``steps``
+    continues from the checkpoint with the same data order."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    if settings.threads:
+        torch.set_num_threads(settings.threads)
+    torch.manual_seed(settings.seed)
+    net = PassesNet()
+    opt = torch.optim.Adam(net.parameters(), lr=settings.lr)
+    gen = torch.Generator().manual_seed(settings.seed)
+    ckpt_path = out_dir / CHECKPOINT
+    step, history = 0, []
+    if ckpt_path.is_file():
+        state = torch.load(ckpt_path, weights_only=False)
+        if state["widths"] != list(WIDTHS):
+            raise RelitError(f"checkpoint was trained with widths {state['widths']}, this relit has {list(WIDTHS)}",
+                             ckpt_path)
+        net.load_state_dict(state["model"])
+        opt.load_state_dict(state["optimizer"])
+        gen.set_state(state["generator"])
+        step, history = state["step"], state["history"]
+    data = StageData.load(data_dir, "train")
+    manifest = json.loads((Path(data_dir) / "manifest.json").read_text())
+
+    def checkpoint() -> None:
+        _save(ckpt_path, {"model": net.state_dict(), "optimizer": opt.state_dict(), "generator": gen.get_state(),
+                          "step": step, "history": history, "widths": list(WIDTHS), "settings": asdict(settings),
+                          "data": {"folder": str(data_dir), "files": len(data.files), "identities": len(data.pairs),
+                                   "stage_seed": manifest["seed"], "resolution": manifest["resolution"],
+                                   "spp": manifest["spp"]}})
+
+    net.train()
+    bar = tqdm(total=settings.steps, initial=step, desc="train passes", unit="step")
+    running: dict[str, float] = {}
+    start = time.time()
+    while step < settings.steps:
+        lr = settings.lr * 0.5 * (1 + math.cos(math.pi * step / settings.steps))
+        for group in opt.param_groups:
+            group["lr"] = lr
+        batch = data.batch(settings.batch, settings.res, gen)
+        terms = losses(net(batch["image"], batch["matte"]), batch)
+        opt.zero_grad()
+        terms["total"].backward()
+        opt.step()
+        step += 1
+        running = {k: 0.9 * running.get(k, v.item()) + 0.1 * v.item() for k, v in terms.items()}
+        bar.update()
+        bar.set_postfix({k: f"{v:.3f}" for k, v in running.items() if k in ("total", "alpha", "normals", "albedo")})
+        if step % settings.checkpoint_every == 0 or step == settings.steps:
+            history.append({"step": step, "seconds": round(time.time() - start, 1), **running})
+            checkpoint()
+    bar.close()
+    return ckpt_path
+
+
+def export(checkpoint: str | Path, output: str | Path, internal: int, version: str) -> dict:
+    """Write the ONNX model and its card (recipe: data, seed, steps, final losses)."""
+    checkpoint, output = Path(checkpoint), Path(output)
+    if not checkpoint.is_file():
+        raise RelitError("no such checkpoint", checkpoint)
+    state = torch.load(checkpoint, weights_only=False)
+    net = PassesNet(tuple(state["widths"]))
+    net.load_state_dict(state["model"])
+    net.eval()
+    output.parent.mkdir(parents=True, exist_ok=True)
+    example = (torch.zeros(1, 3, 64, 64), torch.full((1, 1, 64, 64), 0.5))
+    axes = {"image": {2: "height", 3: "width"}, "matte": {2: "height", 3: "width"}}
+    axes.update({name: {2: "height", 3: "width"} for name in OUTPUTS})
+    with atomic_path(output) as tmp, warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation notice
+        torch.onnx.export(net, example, str(tmp), input_names=["image", "matte"], output_names=list(OUTPUTS),
+                          dynamic_axes=axes, opset_version=17, dynamo=False)
+    card = {"version": version, "internal": internal, "inputs": {"image": "relit.estimate.normalise(linear Rec.709)",
+                                                                  "matte": "user matte in [0, 1], or 0.5 for none"},
+            "outputs": {k: n for k, n in OUTPUTS.items()}, "widths": state["widths"], "steps": state["step"],
+            "training": state["settings"], "data": state["data"],
+            "final_losses": {k: round(v, 5) for k, v in (state["history"][-1] if state["history"] else {}).items()},
+            "parameters": int(sum(np.prod(p.shape) for p in state["model"].values() if p.dtype.is_floating_point))}
+    with atomic_path(output.with_suffix(".json")) as tmp:
+        tmp.write_text(json.dumps(card, indent=1) + "\n")
+    return card

@@ -1,0 +1,50 @@
+"""Training the passes network for real on rendered stage samples: resume, export, ONNX == torch."""
+import json
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from relit.models import run, session  # noqa: E402
+from relit.train.data import StageData  # noqa: E402
+from relit.train.loop import CHECKPOINT, TrainSettings, export, train  # noqa: E402
+from relit.train.net import PassesNet  # noqa: E402
+
+
+def test_batches_pair_lightings_of_one_person(stage):
+    folder, _ = stage
+    data = StageData.load(folder, "train")
+    assert data.samples.shape[1:] == (11, 64, 64) and all(len(p) == 2 for p in data.pairs)
+    batch = data.batch(4, 32, torch.Generator().manual_seed(0))
+    assert batch["image"].shape == (4, 3, 32, 32) and batch["matte"].shape == (4, 1, 32, 32)
+    n = batch["normals"]
+    assert torch.allclose(n.norm(dim=1), torch.ones(1), atol=1e-3)
+    # rows 0 and 1 are one person and one crop under two lightings: same geometry, different light
+    assert torch.equal(batch["alpha"][0], batch["alpha"][1])
+    assert not torch.equal(batch["image"][0], batch["image"][1])
+
+
+def test_training_resumes_and_the_onnx_export_matches_torch(stage, tmp_path):
+    folder, _ = stage
+    settings = TrainSettings(steps=2, batch=2, res=32, checkpoint_every=1)
+    ckpt = train(folder, tmp_path, settings)
+    first = torch.load(ckpt, weights_only=False)
+    assert first["step"] == 2 and len(first["history"]) == 2
+    train(folder, tmp_path, TrainSettings(steps=3, batch=2, res=32, checkpoint_every=1))
+    resumed = torch.load(tmp_path / CHECKPOINT, weights_only=False)
+    assert resumed["step"] == 3 and resumed["history"][:2] == first["history"]
+
+    card = export(ckpt, tmp_path / "passes.onnx", internal=64, version="test")
+    assert json.loads((tmp_path / "passes.json").read_text()) == card
+    assert card["steps"] == 3 and card["data"]["files"] == 4
+    net = PassesNet(tuple(card["widths"]))
+    net.load_state_dict(resumed["model"])
+    net.eval()
+    rng = np.random.default_rng(0)
+    image = rng.random((1, 3, 48, 80), dtype=np.float32)
+    matte = rng.random((1, 1, 48, 80), dtype=np.float32)
+    with torch.no_grad():
+        expected = [t.numpy() for t in net(torch.from_numpy(image), torch.from_numpy(matte))]
+    got = run(session(tmp_path / "passes.onnx", "cpu"), image=image, matte=matte)
+    assert max(float(np.abs(a - b).max()) for a, b in zip(got, expected)) <= 1e-4
