@@ -14,8 +14,8 @@ from tqdm import tqdm
 from . import __version__, data
 from .baseline import baseline_passes
 from .camera import Camera
-from .colour import Image, resolve_config
-from .environment import estimate_from_background, load_latlong, view
+from .colour import Image, resolve_config, working_space
+from .environment import estimate_from_background, irradiance_latlong, load_latlong, view
 from .errors import RelitError
 from .estimate import PassesModel, estimate_passes
 from .farm import openjd_template, write_template
@@ -144,6 +144,7 @@ def _passes(args: argparse.Namespace) -> None:
                 raise RelitError(f"matte is {matte.shape[1]}x{matte.shape[0]} but the plate is "
                                  f"{plate.width}x{plate.height}; expected the same resolution", matte_path)
         stack = estimate_passes(plate, matte, model, args.internal, args.device)
+        stack.metadata.update(Camera(args.hfov).to_metadata())
         write_passes(out, stack, half=args.half)
 
     _each_frame(inputs, args.output, args.overwrite, "passes", work)
@@ -153,6 +154,12 @@ def _envmap(args: argparse.Namespace) -> None:
     cfg = resolve_config(args.config)
     plate = read_image(args.background, args.colourspace, cfg)
     write_image(args.output, estimate_from_background(plate, Camera(args.hfov), args.size))
+
+
+def _irradiance(args: argparse.Namespace) -> None:
+    cfg = resolve_config(args.config)
+    env = Environment(args.hdri, colourspace=args.colourspace)
+    write_image(args.output, Image(irradiance_latlong(env, args.height, cfg), working_space(cfg), cfg))
 
 
 def _farm(args: argparse.Namespace) -> None:
@@ -284,6 +291,8 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--colourspace", help="the plate's colourspace (default: from the file)")
     s.add_argument("--matte", help="a roto or matte to refine: its A channel, or its only channel (#### for sequences)")
     s.add_argument("--internal", type=int, help="network resolution, short side in pixels (default: the model's)")
+    s.add_argument("--hfov", type=float, default=40.0,
+                   help="the plate's horizontal field of view, degrees (recorded for relighting)")
     s.add_argument("--model", help="passes ONNX model (default: the shipped one)")
     s.add_argument("--device", choices=["cpu", "cuda"], help="ONNX Runtime provider (default: CUDA when present)")
     s.add_argument("--half", action="store_true", help="half-float EXR")
@@ -334,6 +343,14 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--colourspace", help="the plate's colourspace (default: from the file)")
     s.add_argument("--size", type=int, default=256, help="output height (width is twice)")
     s.set_defaults(func=_envmap)
+
+    s = sub.add_parser("irradiance", help="an HDRI's diffuse light per normal direction, as a lat-long "
+                       "(for a DCC's interactive relight)")
+    s.add_argument("hdri")
+    s.add_argument("-o", "--output", required=True)
+    s.add_argument("--colourspace", help="the HDRI's colourspace (default: from the file)")
+    s.add_argument("--height", type=int, default=128, help="output height (width is twice)")
+    s.set_defaults(func=_irradiance)
 
     s = sub.add_parser("stage", help="the virtual light stage: render synthetic people with exact passes")
     stage = s.add_subparsers(dest="stage_command", required=True)

@@ -12,7 +12,17 @@ from .colour import Image, resolve_config, working_space
 from .errors import RelitError
 from .io import read_image
 from .lighting import Environment
-from .lightmaps import LightMaps, bilinear, latlong_directions, resize_latlong, rotate_y, sample_latlong
+from .lightmaps import (
+    SPECULAR_OCT,
+    LightMaps,
+    bilinear,
+    gather,
+    latlong_directions,
+    oct_taps,
+    resize_latlong,
+    rotate_y,
+    sample_latlong,
+)
 
 
 def _read_latlong(path: str, colourspace: str | None, config: ocio.Config) -> np.ndarray:
@@ -40,6 +50,16 @@ def light_maps(env: Environment, config: ocio.Config | None = None) -> LightMaps
     if not path.is_file():
         raise RelitError("no such environment file", path)
     return _maps(str(path.resolve()), path.stat().st_mtime, env.colourspace, env.rotation, resolve_config(config))
+
+
+def irradiance_latlong(env: Environment, height: int = 128, config: ocio.Config | None = None) -> np.ndarray:
+    """The environment's diffuse light (irradiance / pi) for every normal direction, as an unrotated
+    lat-long (height, 2 * height, 3) in the working space, exposure and tint not applied: what a DCC's
+    interactive relight looks up at the normal turned by -rotation (relit's exact convolution, sampled)."""
+    maps = light_maps(Environment(env.path, colourspace=env.colourspace), config)
+    dirs, _ = latlong_directions(2 * height, height)
+    flat = gather(maps.diffuse, oct_taps(dirs.reshape(-1, 3), SPECULAR_OCT))
+    return flat.reshape(height, 2 * height, 3).astype(np.float32)
 
 
 def view(latlong: np.ndarray, camera: Camera, height: int, width: int, rotation: float = 0.0) -> np.ndarray:

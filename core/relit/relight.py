@@ -333,6 +333,8 @@ def relight(stack: PassStack, lighting: Lighting, camera: Camera | None = None,
     if lighting.lights or (env is not None and (occlusion.enabled or shadows.enabled)):
         points, metadata["depth_source"] = _surface(stack, camera)
         px["p"] = points[mask]
+        if stack.depth is None:  # the integrated surface, for tools downstream (a DCC's interactive relight)
+            passes["depth"] = np.where(mask, -points[..., 2], 0)[..., None].astype(np.float32)
         # (light, visibility or None) for the user's lights and the environment's key lights
         visible = [(light, shadow_visibility(light, points, mask, camera, shadows) if shadows.enabled else None)
                    for light in lighting.lights]

@@ -1,0 +1,191 @@
+"""What the Nuke and Houdini adapters share, so they hold no logic of their own: the names each DCC
+gives relit's passes, the light knobs' meaning, and the out-of-process job that computes the passes.
+
+The networks run in a separate ``relit`` process (not inside the DCC's Python), so a DCC never has to
+load onnxruntime or match relit's Python version; the job reports progress by counting finished
+frames on disk and can be cancelled between polls (a killed run resumes where it stopped). This module
+imports only the standard library at load time, so a DCC's own Python can import it from relit's
+``core`` folder without relit's dependencies.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable
+
+from .errors import RelitError
+
+if TYPE_CHECKING:
+    from .lighting import Light, Lighting
+    from .passes import PassSpec
+
+# the passes a DCC node shows: what a compositor relights with
+DCC_PASSES = ("alpha", "normals", "depth", "albedo", "roughness", "diffuse", "specular", "relit")
+LIGHT_KINDS = ("none", "directional", "point", "spot")  # menu order; the kernel's type is index - 1
+NUKE_CHANNEL_SUFFIX = {"R": "red", "G": "green", "B": "blue", "A": "alpha"}
+# the knobs (Nuke) and parameters (Houdini) both adapters expose, by the same names
+JOB_KNOBS = ("cache", "hfov")
+ENV_KNOBS = ("use_hdri", "hdri", "rotation", "exposure", "tint")
+LIGHT_KNOBS = ("type", "position", "direction", "colour", "intensity", "cone", "beam")
+DCC_LIGHTS = 3
+
+
+def light_knob(index: int, knob: str) -> str:
+    return f"light{index}_{knob}"
+
+
+def knob_names() -> list[str]:
+    return [*JOB_KNOBS, *ENV_KNOBS, *(light_knob(i, k) for i in range(DCC_LIGHTS) for k in LIGHT_KNOBS)]
+
+
+def nuke_channel(exr_channel: str) -> str:
+    """Nuke's name for an EXR channel: ``albedo.R`` reads as ``albedo.red``, ``A`` as ``rgba.alpha``,
+    ``normals.X`` and ``depth.Z`` keep their names."""
+    layer, _, suffix = exr_channel.rpartition(".")
+    return f"{layer or 'rgba'}.{NUKE_CHANNEL_SUFFIX.get(suffix, suffix)}"
+
+
+def dcc_specs() -> list[PassSpec]:
+    from .passes import PASSES
+    by_name = {p.name: p for p in PASSES}
+    return [by_name[name] for name in DCC_PASSES]
+
+
+def nuke_layers() -> dict[str, list[str]]:
+    """Layers a Nuke script must declare (``add_layer``) for relit's passes; rgba is built in."""
+    return {spec.nuke_layer: [nuke_channel(c) for c in spec.exr_channels]
+            for spec in dcc_specs() if spec.exr_channels != ("A",)}
+
+
+def houdini_planes() -> dict[str, PassSpec]:
+    """Plane name -> pass, in table order (``A`` is the alpha plane, ``N`` the normals)."""
+    return {spec.houdini_plane: spec for spec in dcc_specs()}
+
+
+def light_from_knobs(kind: str, position: tuple[float, float, float], direction: tuple[float, float, float],
+                     colour: tuple[float, float, float], intensity: float, cone: float = 30.0,
+                     beam: float | None = None) -> Light | None:
+    """A light from a DCC's light knobs (camera space, relit's units); ``none`` gives None. For a
+    directional light ``direction`` points toward the light; for a spot it is where the spot points."""
+    from .lighting import DirectionalLight, PointLight, SpotLight
+    if kind not in LIGHT_KINDS:
+        raise RelitError(f"unknown light type {kind!r}; expected one of {', '.join(LIGHT_KINDS)}")
+    if kind == "directional":
+        return DirectionalLight(direction, irradiance=intensity, colour=colour)
+    if kind == "point":
+        return PointLight(position, intensity=intensity, colour=colour)
+    if kind == "spot":
+        return SpotLight(position, direction, intensity=intensity, cutoff_angle=cone, beam_width=beam, colour=colour)
+    return None
+
+
+def lighting_from_knobs(value: Callable[[str], object]) -> Lighting:
+    """The lighting a node's knobs describe; ``value(name)`` reads a knob (a light's type is its menu
+    index into LIGHT_KINDS, vectors are 3-tuples)."""
+    from .lighting import Environment, Lighting
+    env = None
+    if value("use_hdri") and value("hdri"):
+        env = Environment(str(value("hdri")), float(value("rotation")), float(value("exposure")),
+                          tuple(value("tint")))
+    lights = []
+    for i in range(DCC_LIGHTS):
+        def knob(name: str, i: int = i) -> object:
+            return value(light_knob(i, name))
+        light = light_from_knobs(LIGHT_KINDS[int(knob("type"))], knob("position"), knob("direction"), knob("colour"),
+                                 float(knob("intensity")), float(knob("cone")), float(knob("beam")))
+        if light is not None:
+            lights.append(light)
+    return Lighting(env, lights)
+
+
+def relit_command() -> list[str]:
+    """How to start relit: $RELIT_EXECUTABLE (a path, for a DCC whose Python is not relit's), else the
+    ``relit`` on PATH, else this interpreter's module."""
+    exe = os.environ.get("RELIT_EXECUTABLE") or shutil.which("relit")
+    return [exe] if exe else [sys.executable, "-m", "relit.cli"]
+
+
+@dataclass
+class PassesJob:
+    """Passes for a plate's frames, then the environment's diffuse/specular light and the irradiance
+    map a DCC's interactive relight needs, all in ``folder``. ``plate`` (and ``matte``) are ``####``
+    patterns when ``first``/``last`` are given, stills otherwise."""
+
+    plate: str
+    folder: str
+    first: int | None = None
+    last: int | None = None
+    matte: str | None = None
+    hdri: str | None = None
+    rotation: float = 0.0
+    hfov: float = 40.0
+    command: list[str] = field(default_factory=relit_command)
+
+    @property
+    def sequence(self) -> bool:
+        return self.first is not None
+
+    def _file(self, stem: str) -> str:
+        return str(Path(self.folder) / (f"{stem}.####.exr" if self.sequence else f"{stem}.exr"))
+
+    @property
+    def raw(self) -> str:
+        return self._file("passes")
+
+    @property
+    def output(self) -> str:
+        """The multi-layer EXR (sequence) the DCC reads back: lit by the HDRI when there is one."""
+        return self._file("relit") if self.hdri else self.raw
+
+    @property
+    def irradiance(self) -> str:
+        return str(Path(self.folder) / "irradiance.exr")
+
+    def frames(self) -> list[int | None]:
+        return list(range(self.first, (self.last if self.last is not None else self.first) + 1)) \
+            if self.sequence else [None]
+
+    def path(self, pattern: str, frame: int | None) -> Path:
+        return Path(pattern if frame is None else pattern.replace("####", f"{frame:04d}"))
+
+    def commands(self) -> list[tuple[list[str], str | None]]:
+        """(argv, output pattern it fills) for each step, in order."""
+        frames = ["--frames", f"{self.first}-{self.last}"] if self.sequence else []
+        passes = [*self.command, "passes", self.plate, "-o", self.raw, "--hfov", str(self.hfov), *frames]
+        if self.matte:
+            passes += ["--matte", self.matte]
+        steps = [(passes, self.raw)]
+        if self.hdri:
+            steps.append(([*self.command, "relight", self.raw, "-o", self.output, "--hdri", self.hdri,
+                           "--rotate", str(self.rotation), *frames], self.output))
+            steps.append(([*self.command, "irradiance", self.hdri, "-o", self.irradiance], None))
+        return steps
+
+    def run(self, progress: Callable[[float, str], bool] = lambda fraction, message: True,
+            poll: float = 0.2) -> None:
+        """Run every step; ``progress(fraction, message)`` is called while they run and returning
+        False cancels (the running process is terminated; running again resumes)."""
+        Path(self.folder).mkdir(parents=True, exist_ok=True)
+        steps = self.commands()
+        frames = self.frames()
+        for index, (argv, pattern) in enumerate(steps):
+            name = argv[len(self.command)]
+            proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            while proc.poll() is None:
+                done = sum(self.path(pattern, f).exists() for f in frames) if pattern else 0
+                if not progress((index + done / len(frames)) / len(steps),
+                                f"relit {name}: {done}/{len(frames)} frame(s)"):
+                    proc.terminate()
+                    proc.wait()
+                    raise RelitError(f"relit {name} cancelled; computing again resumes at the first missing frame")
+                time.sleep(poll)
+            _, err = proc.communicate()
+            if proc.returncode != 0:
+                last = (err.strip().splitlines() or ["(no message)"])[-1]
+                raise RelitError(f"relit {name} failed: {last}")
+        progress(1.0, "relit: done")
