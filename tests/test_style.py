@@ -13,6 +13,6 @@ def test_ruff_is_clean():
     ruff = shutil.which("ruff") or str(Path(sys.executable).with_name("ruff"))
     if not Path(ruff).exists():
         pytest.skip("ruff is not installed (pip install -e '.[test]')")
-    result = subprocess.run([ruff, "check", "core", "tests", "benchmarks", "scripts", "nuke_plugin", "houdini_hda"], cwd=ROOT,
-                            capture_output=True, text=True)
+    folders = ["core", "tests", "benchmarks", "scripts", "nuke_plugin", "houdini_hda"]
+    result = subprocess.run([ruff, "check", *folders], cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
