@@ -54,6 +54,12 @@ def test_sequence_of_three_frames_with_hashes_and_printf(tmp_path):
             assert np.array_equal(read_passes(path).albedo, _stack(seed=frame).albedo)
 
 
+def test_a_literal_frame_number_is_a_still():
+    still = Sequence("plates/shot.1001.exr")
+    assert not still.is_sequence and still.frames == [None] and str(still.path(None)) == "plates/shot.1001.exr"
+    assert all(Sequence(p, "1-2").is_sequence for p in ("s.####.exr", "s.%04d.exr", "s.$F4.exr", "s.@@@@.exr"))
+
+
 def test_info_lists_layers(tmp_path):
     path = tmp_path / "p.exr"
     write_passes(path, _stack())

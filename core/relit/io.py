@@ -335,8 +335,10 @@ def _file_sequence(pattern: str) -> fileseq.FileSequence:
 
 
 def has_frame_token(pattern: str | os.PathLike[str]) -> bool:
-    """Whether a path holds a frame token (``####``, ``%04d``, ``$F4``, ``@``)."""
-    return bool(_file_sequence(str(pattern)).padding())
+    """Whether a path holds a frame token (``####``, ``%04d``, ``$F4``, ``@``). A literal frame number
+    (``shot.1001.exr``) is a still: fileseq reads it as padding, but no token is written."""
+    padding = _file_sequence(str(pattern)).padding()
+    return bool(padding) and padding in str(pattern)
 
 
 class Sequence:
@@ -349,7 +351,7 @@ class Sequence:
     def __init__(self, pattern: str | os.PathLike[str], frames: str | None = None) -> None:
         self.pattern = str(pattern)
         self._seq = _file_sequence(self.pattern)
-        self.is_sequence = bool(self._seq.padding())
+        self.is_sequence = has_frame_token(self.pattern)
         if not self.is_sequence:
             if frames:
                 raise RelitError(f"a frame range ({frames}) needs a frame pattern such as shot.####.exr", pattern)

@@ -1,0 +1,107 @@
+"""The shipped passes network through ONNX Runtime: a real photo in, every pass out at its resolution;
+``relit passes`` on stills and sequences (with a matte, resuming); ``relit eval`` on stage samples."""
+import json
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from relit import data
+from relit.colour import Image
+from relit.estimate import WEIGHTS, PassesModel, estimate_passes, normalise
+from relit.io import read_image, read_passes, write_image
+
+MAX_MODEL_BYTES = 25 * 2 ** 20
+
+
+def relit(*args):
+    return subprocess.run([sys.executable, "-m", "relit.cli", *map(str, args)], capture_output=True, text=True)
+
+
+def test_the_shipped_model_is_small_and_documented():
+    model = PassesModel.load()
+    assert model.path.stat().st_size <= MAX_MODEL_BYTES
+    card = json.loads((WEIGHTS / "passes.json").read_text())
+    assert {"version", "internal", "steps", "training", "data", "final_losses"} <= set(card)
+    assert card["training"]["seed"] is not None and card["data"]["files"] > 0
+
+
+def test_passes_of_a_real_photo():
+    photo = read_image(data.portrait())
+    stack = estimate_passes(photo)
+    h, w = photo.height, photo.width
+    assert stack.shape == (h, w) and stack.names() == ["alpha", "normals", "albedo", "roughness"]
+    assert np.allclose(np.linalg.norm(stack.normals, axis=-1), 1, atol=1e-4)
+    assert 0 <= stack.alpha.min() and stack.alpha.max() <= 1 and 0 <= stack.albedo.min() and stack.albedo.max() <= 1
+    assert stack.colourspace == "ACEScg" and "passes network" in stack.metadata["passes_source"]
+
+
+def test_exposure_does_not_change_the_passes():
+    """The network sees the image over its mean luminance: a plate two stops brighter gives the same passes."""
+    photo = read_image(data.portrait()).to_working()
+    a = estimate_passes(photo)
+    b = estimate_passes(Image(photo.pixels * 4, photo.colourspace))
+    assert np.allclose(a.alpha, b.alpha, atol=1e-3) and np.allclose(a.normals, b.normals, atol=1e-3)
+    rgb = np.random.default_rng(0).random((4, 4, 3)).astype(np.float32)
+    assert np.allclose(normalise(rgb), normalise(rgb * 8), atol=1e-6)
+
+
+def test_a_matte_guides_the_alpha():
+    photo = read_image(data.portrait())
+    h, w = photo.height, photo.width
+    nothing = estimate_passes(photo, np.zeros((h, w), np.float32))
+    everything = estimate_passes(photo, np.ones((h, w), np.float32))
+    assert nothing.alpha.mean() < everything.alpha.mean()
+
+
+def test_passes_cli_still_and_sequence_with_a_matte(tmp_path):
+    photo = read_image(data.portrait())
+    small = Image(photo.pixels[::4, ::4], photo.colourspace)
+    h, w = small.height, small.width
+    for frame in (1, 2, 3):
+        write_image(tmp_path / f"plate.{frame:04d}.png", small)
+        write_image(tmp_path / f"matte.{frame:04d}.exr", Image(np.ones((h, w, 1), np.float32), "Raw"))
+    result = relit("passes", tmp_path / "plate.0001.png", "-o", tmp_path / "still.exr", "--hfov", 35)
+    assert result.returncode == 0, result.stderr
+    still = read_passes(tmp_path / "still.exr")
+    assert still.shape == (h, w) and float(still.metadata["camera_hfov"]) == 35
+    shutil.copyfile(tmp_path / "still.exr", tmp_path / "out.0002.exr")  # as if a killed run had written it
+    before = (tmp_path / "out.0002.exr").stat().st_mtime_ns
+    result = relit("passes", tmp_path / "plate.####.png", "-o", tmp_path / "out.####.exr", "--frames", "1-3",
+                   "--matte", tmp_path / "matte.####.exr")
+    assert result.returncode == 0, result.stderr
+    assert "1 of 3 frame(s) already written" in result.stderr
+    assert (tmp_path / "out.0002.exr").stat().st_mtime_ns == before
+    assert read_passes(tmp_path / "out.0003.exr").alpha.mean() > 0.5
+
+
+def test_passes_cli_errors(tmp_path):
+    write_image(tmp_path / "plate.png", Image(np.full((16, 16, 3), 0.5, np.float32), "sRGB - Texture"))
+    write_image(tmp_path / "matte.exr", Image(np.ones((8, 8, 1), np.float32), "Raw"))
+    result = relit("passes", tmp_path / "plate.png", "-o", tmp_path / "o.exr", "--matte", tmp_path / "matte.exr")
+    assert result.returncode == 1 and "matte is 8x8 but the plate is 16x16" in result.stderr
+    result = relit("passes", tmp_path / "plate.png", "-o", tmp_path / "o.exr", "--model", tmp_path / "none.onnx")
+    assert result.returncode == 1 and "none.json: no model card" in result.stderr
+
+
+def test_eval_prints_every_table_with_its_baselines(stage, tmp_path):
+    """On two rendered people (one relabelled validation): every table, method and metric is there."""
+    folder, manifest = stage
+    work = tmp_path / "stage"
+    shutil.copytree(folder, work)
+    for sample in manifest["samples"]:
+        sample["split"] = "validation" if sample["identity"] == 1 else "train"
+    (work / "manifest.json").write_text(json.dumps(manifest))
+    result = relit("eval", work, "--json", tmp_path / "eval.json")
+    assert result.returncode == 0, result.stderr
+    tables = json.loads((tmp_path / "eval.json").read_text())
+    assert set(tables) == {"alpha", "normals (skin)", "normals (subject)", "albedo", "relit"}
+    assert "baseline: facing the camera" in tables["normals (skin)"]
+    assert "exact passes (engine bound)" in tables["relit"]
+    for methods in tables.values():
+        for values in methods.values():
+            assert all(np.isfinite(v) for v in values.values())
+    assert tables["relit"]["exact passes (engine bound)"]["PSNR"] > 20
+    assert "normals (skin)" in result.stdout and "PSNR" in result.stdout
