@@ -48,3 +48,27 @@ def test_training_resumes_and_the_onnx_export_matches_torch(stage, tmp_path):
         expected = [t.numpy() for t in net(torch.from_numpy(image), torch.from_numpy(matte))]
     got = run(session(tmp_path / "passes.onnx", "cpu"), image=image, matte=matte)
     assert max(float(np.abs(a - b).max()) for a, b in zip(got, expected)) <= 1e-4
+
+
+def test_real_portraits_train_with_teacher_mattes(stage, tmp_path):
+    from relit import data as bundled
+    from relit.colour import Image
+    from relit.io import read_image, write_image
+    from relit.train.data import RealData
+    photos, mattes = tmp_path / "photos", tmp_path / "mattes"
+    photos.mkdir()
+    mattes.mkdir()
+    photo = read_image(bundled.portrait())
+    for stem in ("a", "b"):
+        write_image(photos / f"{stem}.jpg", photo)
+        write_image(mattes / f"{stem}.png", Image(np.ones((photo.height, photo.width, 1), np.float32) * 0.9, "Raw"))
+    real = RealData.load(photos, mattes, size=64)
+    assert real.samples.shape == (2, 4, 64, 64) and real.files == ["a.jpg", "b.jpg"]
+    batch = real.batch(4, 32, torch.Generator().manual_seed(1))
+    assert torch.equal(batch["teacher"][0], batch["teacher"][1])  # one crop, two jitters
+    assert not torch.equal(batch["image"][0], batch["image"][1])
+    folder, _ = stage
+    ckpt = train(folder, tmp_path / "ckpt", TrainSettings(steps=1, batch=2, res=32, real=str(photos),
+                                                           teacher=str(mattes), real_batch=2))
+    state = torch.load(ckpt, weights_only=False)
+    assert state["data"]["real"] == ["a.jpg", "b.jpg"] and "real_teacher" in state["history"][-1]

@@ -193,8 +193,10 @@ def _train(args: argparse.Namespace) -> None:
     except ImportError as exc:
         raise RelitError(f"training needs the train extra (pip install relit[train]): {exc}") from None
     if args.train_command == "passes":
+        if bool(args.real) != bool(args.teacher):
+            raise RelitError("--real and --teacher go together (real portraits and their teacher mattes)")
         settings = TrainSettings(steps=args.steps, batch=args.batch, res=args.res, lr=args.lr, seed=args.seed,
-                                 threads=args.threads)
+                                 threads=args.threads, real=args.real, teacher=args.teacher)
         print(f"wrote {train(args.data, args.out, settings)}")
     else:
         card = export(args.checkpoint, args.output, args.internal, args.version)
@@ -310,6 +312,8 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--lr", type=float, default=2e-3)
     r.add_argument("--seed", type=int, default=0)
     r.add_argument("--threads", type=int, default=0, help="torch threads (default: torch's choice)")
+    r.add_argument("--real", help="folder of real portraits for the synthetic-to-real losses")
+    r.add_argument("--teacher", help="their teacher mattes, <stem>.png (scripts/teacher_mattes.py)")
     r.set_defaults(func=_train)
     r = train.add_parser("export", help="write the ONNX model and its card from a checkpoint")
     r.add_argument("checkpoint")

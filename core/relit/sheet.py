@@ -28,25 +28,35 @@ def _display(name: str, arr: np.ndarray, colourspace: str, config: ocio.Config) 
     return np.repeat(np.clip(grey, 0, 1), 3, axis=2)
 
 
+Tile = tuple[str, str, np.ndarray]  # label, the pass it shows (for display), pixels (H, W, C)
+
+
 def contact_sheet(stacks: list[tuple[str, PassStack]], path: str | os.PathLike[str], tile: int = 256,
                   config: ocio.Config | None = None) -> None:
     """One row per stack (its title first), one labelled tile per pass."""
+    rows = [(title, stack.colourspace, [(name, name, arr) for name, arr in stack.items()]) for title, stack in stacks]
+    tile_sheet(rows, path, tile, config)
+
+
+def tile_sheet(rows: list[tuple[str, str, list[Tile]]], path: str | os.PathLike[str], tile: int = 256,
+               config: ocio.Config | None = None) -> None:
+    """One row per (title, colourspace of its colour tiles, tiles), each tile labelled."""
     cfg = resolve_config(config)
-    columns = max(len(s.names()) for _, s in stacks)
-    sheet = np.zeros((len(stacks) * (tile + LABEL_HEIGHT), columns * tile, 3), np.float32)
-    for row, (title, stack) in enumerate(stacks):
-        h, w = stack.shape
-        scale = tile / max(h, w)
-        th, tw = max(1, round(h * scale)), max(1, round(w * scale))
-        for col, (name, arr) in enumerate(stack.items()):
-            disp = np.ascontiguousarray(_display(name, arr, stack.colourspace, cfg), np.float32)
+    columns = max(len(tiles) for _, _, tiles in rows)
+    sheet = np.zeros((len(rows) * (tile + LABEL_HEIGHT), columns * tile, 3), np.float32)
+    for row, (title, colourspace, tiles) in enumerate(rows):
+        for col, (_, name, arr) in enumerate(tiles):
+            h, w = arr.shape[:2]
+            scale = tile / max(h, w)
+            th, tw = max(1, round(h * scale)), max(1, round(w * scale))
+            disp = np.ascontiguousarray(_display(name, arr, colourspace, cfg), np.float32)
             small = oiio.ImageBufAlgo.resize(oiio.ImageBuf(disp), roi=oiio.ROI(0, tw, 0, th, 0, 1, 0, 3))
             y0 = row * (tile + LABEL_HEIGHT) + LABEL_HEIGHT
             x0 = col * tile + (tile - tw) // 2
             sheet[y0:y0 + th, x0:x0 + tw] = np.asarray(small.get_pixels(oiio.FLOAT)).reshape(th, tw, 3)
         buf = oiio.ImageBuf(sheet)
-        for col, name in enumerate(stack.names()):
-            text = f"{title}: {name}" if col == 0 else name
+        for col, (label, _, _) in enumerate(tiles):
+            text = f"{title}: {label}" if col == 0 else label
             oiio.ImageBufAlgo.render_text(buf, col * tile + 4, row * (tile + LABEL_HEIGHT) + 16, text, 14, "",
                                           (1.0, 1.0, 1.0))
         sheet = np.asarray(buf.get_pixels(oiio.FLOAT)).reshape(sheet.shape)

@@ -1,6 +1,7 @@
-"""Virtual light stage samples as training batches: the same person under two lightings per pair
-(Lumos's lighting-consistency loss), random crop/zoom/flip, illuminant and noise jitter, and a
-degraded copy of the true matte as the optional user-matte input."""
+"""Training batches. Virtual light stage samples: the same person under two lightings per pair (Lumos's
+lighting-consistency loss), random crop/zoom/flip, illuminant and noise jitter, and a degraded copy
+of the true matte as the optional user-matte input. Real portraits (synthetic-to-real): each crop
+twice under different jitter, with a teacher's matte (scripts/teacher_mattes.py) and no other label."""
 from __future__ import annotations
 
 import json
@@ -16,7 +17,8 @@ from tqdm import tqdm
 from ..colour import Image
 from ..errors import RelitError
 from ..estimate import NET_COLOURSPACE, NO_MATTE, normalise
-from ..io import read_passes
+from ..io import read_image, read_matte, read_passes
+from ..upsample import resize
 
 # channels of a stacked sample: input (3), alpha (1), normals (3), albedo (3), roughness (1)
 SLICES = {"image": slice(0, 3), "alpha": slice(3, 4), "normals": slice(4, 7), "albedo": slice(7, 10),
@@ -66,23 +68,59 @@ class StageData:
             pick = pick if len(pick) == 2 else pick * 2
             index += [group[i] for i in pick]
             crops += [torch.rand(4, generator=generator)] * 2  # both lightings share the crop
-        x = self.samples[index].float()
-        c = torch.stack(crops)
-        scale = 0.5 + 0.5 * c[:, 0]  # the window is 50-100% of the frame: the person at 1-2x size
-        flip = torch.where(c[:, 3] < 0.5, -1.0, 1.0)
-        theta = torch.zeros(len(index), 2, 3)
-        theta[:, 0, 0] = scale * flip
-        theta[:, 1, 1] = scale
-        theta[:, 0, 2] = (1 - scale) * (2 * c[:, 1] - 1)
-        theta[:, 1, 2] = (1 - scale) * (2 * c[:, 2] - 1)
-        grid = F.affine_grid(theta, [len(index), CHANNELS, res, res], align_corners=False)
-        x = F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)
+        x, flip = _crop(self.samples[index].float(), torch.stack(crops), res)
         out = {k: x[:, s] for k, s in SLICES.items()}
         out["normals"] = F.normalize(out["normals"] * torch.stack([flip, torch.ones_like(flip),
                                                                     torch.ones_like(flip)], 1)[:, :, None, None], dim=1)
         out["image"] = _jitter(out["image"], generator)
         out["matte"] = _matte_prior(out["alpha"], generator)
         return out
+
+
+@dataclass
+class RealData:
+    """Real portraits (normalised linear Rec.709) and their teacher mattes, (N, 4, S, S) float16."""
+
+    samples: torch.Tensor
+    files: list[str]
+
+    @classmethod
+    def load(cls, photos: str | Path, mattes: str | Path, size: int = 256) -> "RealData":
+        """Every matte in ``mattes`` (<stem>.png) with its photo in ``photos`` (<stem>.jpg or .png)."""
+        arrays, files = [], []
+        for matte_path in sorted(Path(mattes).glob("*.png")):
+            photo_path = next(iter(sorted(Path(photos).glob(matte_path.stem + ".*"))), None)
+            if photo_path is None:
+                raise RelitError(f"no photo for teacher matte {matte_path.name}", photos)
+            rgb = read_image(photo_path).to(NET_COLOURSPACE).pixels[..., :3]
+            x = np.concatenate([normalise(resize(rgb, size, size)), resize(read_matte(matte_path), size, size)], -1)
+            arrays.append(x.transpose(2, 0, 1).astype(np.float16))
+            files.append(photo_path.name)
+        if not arrays:
+            raise RelitError("no teacher mattes (*.png) here: run scripts/teacher_mattes.py", mattes)
+        return cls(torch.from_numpy(np.stack(arrays)), files)
+
+    def batch(self, size: int, res: int, generator: torch.Generator) -> dict[str, torch.Tensor]:
+        """``size`` crops (an even number): rows 2k and 2k+1 are one crop under two jitters."""
+        index = torch.randint(len(self.files), (max(1, size // 2),), generator=generator).repeat_interleave(2)
+        crops = torch.rand(len(index) // 2, 4, generator=generator).repeat_interleave(2, 0)
+        x, _ = _crop(self.samples[index].float(), crops, res)
+        teacher = x[:, 3:4]
+        return {"image": _jitter(x[:, :3], generator), "teacher": teacher, "matte": _matte_prior(teacher, generator)}
+
+
+def _crop(x: torch.Tensor, c: torch.Tensor, res: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Random zoom (a window of 50-100% of the frame: the person at 1-2x size), shift and mirror, one per
+    row of ``c`` (N, 4) uniform numbers; returns the crops and each one's x sign (-1: mirrored)."""
+    scale = 0.5 + 0.5 * c[:, 0]
+    flip = torch.where(c[:, 3] < 0.5, -1.0, 1.0)
+    theta = torch.zeros(len(x), 2, 3)
+    theta[:, 0, 0] = scale * flip
+    theta[:, 1, 1] = scale
+    theta[:, 0, 2] = (1 - scale) * (2 * c[:, 1] - 1)
+    theta[:, 1, 2] = (1 - scale) * (2 * c[:, 2] - 1)
+    grid = F.affine_grid(theta, [len(x), x.shape[1], res, res], align_corners=False)
+    return F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False), flip
 
 
 def _jitter(image: torch.Tensor, generator: torch.Generator) -> torch.Tensor:

@@ -2,7 +2,9 @@
 
 Losses per pass follow what a compositor sees: alpha L1 plus its gradient (edges), normals by angle
 on the subject, albedo and roughness L1 on the subject, and Lumos's lighting consistency: the same
-person's albedo and normals must not change with the lighting.
+person's albedo and normals must not change with the lighting. Synthetic-to-real: on real portraits,
+which have no labels, the alpha follows a teacher's matte where the teacher is confident, and albedo
+and normals must not change between two jitters (illuminant colour, noise) of the same crop.
 """
 from __future__ import annotations
 
@@ -20,11 +22,13 @@ from tqdm import tqdm
 
 from ..errors import RelitError
 from ..io import atomic_path
-from .data import StageData
+from .data import RealData, StageData
 from .net import OUTPUTS, WIDTHS, PassesNet
 
 CHECKPOINT = "passes.pt"
-LOSS_WEIGHTS = {"alpha": 1.0, "alpha_grad": 1.0, "normals": 1.0, "albedo": 1.0, "roughness": 0.5, "consistency": 0.5}
+LOSS_WEIGHTS = {"alpha": 1.0, "alpha_grad": 1.0, "normals": 1.0, "albedo": 1.0, "roughness": 0.5, "consistency": 0.5,
+                "real_teacher": 0.5, "real_consistency": 0.5}
+TEACHER_CONFIDENCE = 0.35  # teacher mattes count where |matte - 0.5| exceeds this
 
 
 @dataclass
@@ -36,6 +40,9 @@ class TrainSettings:
     seed: int = 0
     checkpoint_every: int = 100
     threads: int = 0  # 0: torch's default
+    real: str | None = None  # folder of real portraits
+    teacher: str | None = None  # folder of their teacher mattes (<stem>.png)
+    real_batch: int = 4  # real crops per step (pairs of jitters)
 
 
 def _gradient(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -62,6 +69,19 @@ def losses(pred: tuple[torch.Tensor, ...], batch: dict[str, torch.Tensor]) -> di
     both = subject[0::2] * subject[1::2]
     out["consistency"] = (_masked_mean((albedo[0::2] - albedo[1::2]).abs().mean(1, keepdim=True), both)
                           + _masked_mean(1 - (normals[0::2] * normals[1::2]).sum(1, keepdim=True), both))
+    out["total"] = sum(LOSS_WEIGHTS[k] * v for k, v in out.items())
+    return out
+
+
+def real_losses(pred: tuple[torch.Tensor, ...], batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Unlabelled real crops: rows 2k and 2k+1 are one crop under two jitters."""
+    alpha, normals, albedo, _ = pred
+    teacher = batch["teacher"]
+    confident = ((teacher - 0.5).abs() > TEACHER_CONFIDENCE).float()
+    subject = (teacher[0::2] > 0.5).float()
+    out = {"real_teacher": _masked_mean((alpha - teacher).abs(), confident),
+           "real_consistency": _masked_mean((albedo[0::2] - albedo[1::2]).abs().mean(1, keepdim=True), subject)
+           + _masked_mean(1 - (normals[0::2] * normals[1::2]).sum(1, keepdim=True), subject)}
     out["total"] = sum(LOSS_WEIGHTS[k] * v for k, v in out.items())
     return out
 
@@ -94,6 +114,7 @@ def train(data_dir: str | Path, out_dir: str | Path, settings: TrainSettings) ->
         gen.set_state(state["generator"])
         step, history = state["step"], state["history"]
     data = StageData.load(data_dir, "train")
+    real = RealData.load(settings.real, settings.teacher) if settings.real else None
     manifest = json.loads((Path(data_dir) / "manifest.json").read_text())
 
     def checkpoint() -> None:
@@ -101,7 +122,7 @@ def train(data_dir: str | Path, out_dir: str | Path, settings: TrainSettings) ->
                           "step": step, "history": history, "widths": list(WIDTHS), "settings": asdict(settings),
                           "data": {"folder": str(data_dir), "files": len(data.files), "identities": len(data.pairs),
                                    "stage_seed": manifest["seed"], "resolution": manifest["resolution"],
-                                   "spp": manifest["spp"]}})
+                                   "spp": manifest["spp"], "real": real.files if real else []}})
 
     net.train()
     bar = tqdm(total=settings.steps, initial=step, desc="train passes", unit="step")
@@ -112,7 +133,17 @@ def train(data_dir: str | Path, out_dir: str | Path, settings: TrainSettings) ->
         for group in opt.param_groups:
             group["lr"] = lr
         batch = data.batch(settings.batch, settings.res, gen)
-        terms = losses(net(batch["image"], batch["matte"]), batch)
+        images, mattes = batch["image"], batch["matte"]
+        if real is not None:  # one forward pass for both, so batch norm sees them together
+            real_batch = real.batch(settings.real_batch, settings.res, gen)
+            images, mattes = torch.cat([images, real_batch["image"]]), torch.cat([mattes, real_batch["matte"]])
+        pred = net(images, mattes)
+        n = len(batch["image"])
+        terms = losses(tuple(p[:n] for p in pred), batch)
+        if real is not None:
+            real_terms = real_losses(tuple(p[n:] for p in pred), real_batch)
+            total = terms["total"] + real_terms.pop("total")
+            terms.update(real_terms, total=total)
         opt.zero_grad()
         terms["total"].backward()
         opt.step()
