@@ -41,3 +41,15 @@ def stage(tmp_path_factory):
     out = tmp_path_factory.mktemp("stage")
     manifest = render_stage(out, count=2, res=64, spp=32, seed=5, hdri_dir=data.path(""), workers=1)
     return out, manifest
+
+
+@pytest.fixture(scope="session")
+def stage_sequence(tmp_path_factory):
+    """One virtual-light-stage sequence: a person turning 3 degrees a frame, three frames at 48 px."""
+    pytest.importorskip("anny")
+    from relit import data
+    from relit.stage.job import render_stage
+    out = tmp_path_factory.mktemp("sequence")
+    manifest = render_stage(out, count=1, res=48, spp=8, seed=3, hdri_dir=data.path(""), workers=1,
+                            turn=(0.0, 3.0, 6.0))
+    return out, manifest

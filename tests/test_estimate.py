@@ -6,12 +6,12 @@ import subprocess
 import sys
 
 import numpy as np
-import pytest
 
 from relit import data
 from relit.colour import Image
 from relit.estimate import WEIGHTS, PassesModel, estimate_passes, normalise
 from relit.io import read_image, read_passes, write_image
+from relit.upsample import box
 
 MAX_MODEL_BYTES = 25 * 2 ** 20
 
@@ -88,9 +88,10 @@ def test_passes_cli_errors(tmp_path):
 
 def test_eval_prints_every_table_with_its_baselines(stage, tmp_path):
     """On two rendered people (one relabelled validation): every table, method and metric is there."""
-    folder, manifest = stage
+    folder, _ = stage
     work = tmp_path / "stage"
     shutil.copytree(folder, work)
+    manifest = json.loads((work / "manifest.json").read_text())  # a copy: the fixture is shared
     for sample in manifest["samples"]:
         sample["split"] = "validation" if sample["identity"] == 1 else "train"
     (work / "manifest.json").write_text(json.dumps(manifest))
@@ -105,3 +106,37 @@ def test_eval_prints_every_table_with_its_baselines(stage, tmp_path):
             assert all(np.isfinite(v) for v in values.values())
     assert tables["relit"]["exact passes (engine bound)"]["PSNR"] > 20
     assert "normals (skin)" in result.stdout and "PSNR" in result.stdout
+
+
+def test_temporal_passes_smooth_noise_and_follow_change():
+    """On a static plate with noise the temporal result changes less than per-frame inference; a plate
+    that changes completely is taken as it is (no ghost of the previous frame)."""
+    from relit.estimate import TemporalPasses
+    photo = read_image(data.portrait()).to_working()
+    rng = np.random.default_rng(0)
+    frames = [Image(photo.pixels * (1 + 0.05 * rng.standard_normal(photo.pixels.shape)).astype(np.float32),
+                    photo.colourspace) for _ in range(3)]
+    temporal = TemporalPasses()
+    smooth = [temporal(f) for f in frames]
+    alone = [estimate_passes(f) for f in frames]
+    assert np.allclose(smooth[0].normals, alone[0].normals)  # the first frame has no past
+    assert np.abs(smooth[2].albedo - smooth[1].albedo).mean() < np.abs(alone[2].albedo - alone[1].albedo).mean()
+    other = Image(photo.pixels[::-1].copy(), photo.colourspace)  # upside down: most pixels change a lot
+    changed = np.abs(normalise(other.to("Linear Rec.709 (sRGB)").pixels)
+                     - normalise(frames[2].to("Linear Rec.709 (sRGB)").pixels)).mean(-1)
+    changed = box(changed[..., None].astype(np.float32), 8)[..., 0] > 0.5
+    assert changed.mean() > 0.3
+    gap = np.abs(temporal(other).normals - estimate_passes(other).normals)[changed]
+    assert gap.mean() < 1e-3
+
+
+def test_eval_sequences_compares_per_frame_and_temporal(stage_sequence, tmp_path):
+    folder, _ = stage_sequence
+    result = relit("eval", folder, "--sequences", "--json", tmp_path / "t.json")
+    assert result.returncode == 0, result.stderr
+    tables = json.loads((tmp_path / "t.json").read_text())
+    assert set(tables) == {"accuracy", "temporal normals", "temporal albedo", "temporal relit"}
+    for name in ("normals", "albedo", "relit"):
+        rows = tables[f"temporal {name}"]
+        assert set(rows) == {"per-frame", "temporal", "ground truth's own frame-to-frame change"}
+        assert all(np.isfinite(r["TE"]) and r["TE"] >= 0 for r in rows.values())

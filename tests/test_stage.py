@@ -115,3 +115,15 @@ def test_specular_is_the_glossy_lobe_not_a_residual(stage):
         s = read_passes(path)
         inside = s.alpha[..., 0] > 0.99
         assert s.specular[inside].mean() > 0, path.name
+
+
+def test_a_sequence_turns_one_person_under_fixed_light(stage_sequence):
+    folder, manifest = stage_sequence
+    frames = sorted((folder / "seq0000").glob("frame.*.exr"))
+    assert [f.name for f in frames] == [f"frame.{i:04d}.exr" for i in range(3)]
+    assert manifest["sequences"] == {"seq0000": 3}
+    a, b = (read_passes(f) for f in frames[:2])
+    assert a.metadata["look"] == b.metadata["look"] and a.metadata["lighting"] == b.metadata["lighting"]
+    yaw = [json.loads(s.metadata["shot"])["yaw"] for s in (a, b)]
+    assert abs(yaw[1] - yaw[0] - 3.0) < 1e-9 and (b.metadata["frame"], b.metadata["turn"]) == ("1", "3.0")
+    assert not np.array_equal(a.normals, b.normals)  # the person moved

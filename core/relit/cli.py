@@ -17,7 +17,7 @@ from .camera import Camera
 from .colour import Image, resolve_config, working_space
 from .environment import estimate_from_background, irradiance_latlong, load_latlong, view
 from .errors import RelitError
-from .estimate import PassesModel, estimate_passes
+from .estimate import PassesModel, TemporalPasses, estimate_passes
 from .farm import openjd_template, write_template
 from .io import (
     Sequence,
@@ -133,17 +133,29 @@ def _passes(args: argparse.Namespace) -> None:
     if args.matte:
         mattes = Sequence(args.matte, inputs.frame_range if has_frame_token(args.matte) else None)
     model = PassesModel.load(Path(args.model) if args.model else None)
+    temporal = TemporalPasses(model, args.internal, args.device) if inputs.is_sequence and not args.no_temporal \
+        else None
+    order = inputs.frames
+
+    def plate_and_matte(frame: int | None, path: Path) -> tuple[Image, np.ndarray | None]:
+        plate = read_image(path, args.colourspace, cfg)
+        if mattes is None:
+            return plate, None
+        matte_path = mattes.path(frame if mattes.is_sequence else None)
+        matte = read_matte(matte_path)
+        if matte.shape[:2] != (plate.height, plate.width):
+            raise RelitError(f"matte is {matte.shape[1]}x{matte.shape[0]} but the plate is "
+                             f"{plate.width}x{plate.height}; expected the same resolution", matte_path)
+        return plate, matte
 
     def work(frame: int | None, path: Path, out: Path) -> None:
-        plate = read_image(path, args.colourspace, cfg)
-        matte = None
-        if mattes is not None:
-            matte_path = mattes.path(frame if mattes.is_sequence else None)
-            matte = read_matte(matte_path)
-            if matte.shape[:2] != (plate.height, plate.width):
-                raise RelitError(f"matte is {matte.shape[1]}x{matte.shape[0]} but the plate is "
-                                 f"{plate.width}x{plate.height}; expected the same resolution", matte_path)
-        stack = estimate_passes(plate, matte, model, args.internal, args.device)
+        if temporal is None:
+            stack = estimate_passes(*plate_and_matte(frame, path), model, args.internal, args.device)
+        else:
+            index = order.index(frame)
+            if temporal.previous_frame != order[index - 1] and index > 0:  # resumed: prime with the frame before
+                temporal(*plate_and_matte(order[index - 1], inputs.path(order[index - 1])), frame=order[index - 1])
+            stack = temporal(*plate_and_matte(frame, path), frame=frame)
         stack.metadata.update(Camera(args.hfov).to_metadata())
         write_passes(out, stack, half=args.half)
 
@@ -171,9 +183,11 @@ def _farm(args: argparse.Namespace) -> None:
 
 def _stage_render(args: argparse.Namespace) -> None:
     from .stage.job import RETRIES, render_stage
+    turn = tuple(i * args.turn for i in range(args.frames)) if args.frames else ()
     manifest = render_stage(args.out, args.count, args.res, args.spp, args.seed, args.hdris, args.workers,
-                            args.lightings)
-    print(f"{args.out}: {len(manifest['samples'])} sample file(s), {manifest['rendered_now']} person(s) rendered now"
+                            args.lightings, turn)
+    files = len(manifest["samples"]) + sum(manifest["sequences"].values())
+    print(f"{args.out}: {files} sample file(s), {manifest['rendered_now']} person(s) rendered now"
           + (f", {manifest['rejected_now']} rejected after {RETRIES} tries" if manifest["rejected_now"] else ""))
 
 
@@ -204,10 +218,11 @@ def _train(args: argparse.Namespace) -> None:
 
 
 def _eval(args: argparse.Namespace) -> None:
-    from .evaluate import evaluate, format_tables
+    from .evaluate import evaluate, evaluate_sequences, format_tables
     model = PassesModel.load(Path(args.model) if args.model else None)
-    results = evaluate(args.data, model, args.limit)
-    print(f"{args.data}: validation split, model {model.path.name} ({model.version})" + format_tables(results))
+    what = "sequences" if args.sequences else "validation split"
+    results = evaluate_sequences(args.data, model) if args.sequences else evaluate(args.data, model, args.limit)
+    print(f"{args.data}: {what}, model {model.path.name} ({model.version})" + format_tables(results))
     if args.json:
         with atomic_path(args.json) as tmp:
             tmp.write_text(json.dumps(results, indent=1) + "\n")
@@ -297,6 +312,8 @@ def parser() -> argparse.ArgumentParser:
                    help="the plate's horizontal field of view, degrees (recorded for relighting)")
     s.add_argument("--model", help="passes ONNX model (default: the shipped one)")
     s.add_argument("--device", choices=["cpu", "cuda"], help="ONNX Runtime provider (default: CUDA when present)")
+    s.add_argument("--no-temporal", action="store_true",
+                   help="sequences: infer each frame alone (default: temporal smoothing against flicker)")
     s.add_argument("--half", action="store_true", help="half-float EXR")
     s.add_argument("--overwrite", action="store_true", help="redo frames whose output exists (default: skip them)")
     s.set_defaults(func=_passes)
@@ -326,6 +343,8 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("data", help="a `relit stage render` folder")
     s.add_argument("--model", help="passes ONNX model (default: the shipped one)")
     s.add_argument("--limit", type=int, help="at most this many validation people")
+    s.add_argument("--sequences", action="store_true",
+                   help="DATA holds stage sequences (seqNNNN/): per-frame vs temporal inference, flicker")
     s.add_argument("--json", help="also write the results as JSON")
     s.set_defaults(func=_eval)
 
@@ -366,6 +385,9 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--lightings", type=int, default=2, help="lightings per person (consistency pairs)")
     r.add_argument("--hdris", help="folder of lat-long HDRIs (default: the two bundled ones)")
     r.add_argument("--workers", type=int, help="processes (default: one per core)")
+    r.add_argument("--frames", type=int, default=0,
+                   help="render sequences of this many frames instead (unseen people, held-out HDRIs)")
+    r.add_argument("--turn", type=float, default=1.0, help="sequences: degrees the person turns per frame")
     r.add_argument("--out", required=True)
     r.set_defaults(func=_stage_render)
     r = stage.add_parser("sheet", help="contact sheet of samples and their passes")

@@ -17,7 +17,7 @@ from .colour import Image
 from .errors import RelitError
 from .models import run, session
 from .passes import PassStack
-from .upsample import guided_upsample, resize
+from .upsample import box, guided_upsample, resize
 from .vectors import normalize
 
 NET_COLOURSPACE = "Linear Rec.709 (sRGB)"  # the virtual light stage renders in it
@@ -64,30 +64,71 @@ def _load(path: str) -> PassesModel:
     return PassesModel(Path(path), int(info["internal"]), str(info.get("version", "?")))
 
 
+def _network(image: Image, matte: np.ndarray | None, model: PassesModel, internal: int | None,
+             device: str | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The normalised plate (H, W, 3), its network-size copy (h, w, 3) and the network's passes (h, w, 8)."""
+    rgb = image.to(NET_COLOURSPACE).pixels[..., :3]
+    h, w = rgb.shape[:2]
+    if matte is not None:
+        if np.size(matte) != h * w:
+            raise RelitError(f"the matte must have the plate's resolution {w}x{h}")
+        matte = np.asarray(matte, np.float32).reshape(h, w, 1)
+    x = normalise(rgb)
+    sh, sw = model.size(h, w, internal)
+    x_low = resize(x, sh, sw)
+    prior = np.full((sh, sw, 1), NO_MATTE, np.float32) if matte is None else resize(np.clip(matte, 0, 1), sh, sw)
+    nchw = {"image": x_low.transpose(2, 0, 1)[None], "matte": prior.transpose(2, 0, 1)[None]}
+    outputs = run(session(model.path, device), **nchw)
+    return x, x_low, np.concatenate([o[0].transpose(1, 2, 0) for o in outputs], -1)
+
+
+def _passes(image: Image, x: np.ndarray, x_low: np.ndarray, low: np.ndarray, model: PassesModel) -> PassStack:
+    """Full-resolution passes from the network's: guided upsampling, then each pass's own constraints."""
+    up = guided_upsample(low, luminance(x_low), luminance(x))
+    albedo = Image(np.clip(up[..., 4:7], 0, 1), NET_COLOURSPACE, image.config).to_working()
+    return PassStack(alpha=np.clip(up[..., :1], 0, 1), normals=normalize(up[..., 1:4]), albedo=albedo.pixels,
+                     roughness=np.clip(up[..., 7:8], 0.05, 1), colourspace=albedo.colourspace,
+                     metadata={"passes_source": f"relit passes network {model.version} at "
+                                                f"{x_low.shape[1]}x{x_low.shape[0]}, guided upsampling"})
+
+
 def estimate_passes(image: Image, matte: np.ndarray | None = None, model: PassesModel | None = None,
                     internal: int | None = None, device: str | None = None) -> PassStack:
     """alpha, normals, albedo and roughness for a photo, at its resolution, in the working space.
 
     ``matte`` (H, W) or (H, W, 1) in [0, 1] is a user's roto or matte: the network refines it."""
     model = model or PassesModel.load()
-    rgb = image.to(NET_COLOURSPACE).pixels[..., :3]
-    h, w = rgb.shape[:2]
-    if matte is not None:
-        matte = np.asarray(matte, np.float32).reshape(h, w, 1) if np.size(matte) == h * w else None
-        if matte is None:
-            raise RelitError(f"the matte must have the plate's resolution {w}x{h}")
-    x = normalise(rgb)
-    sh, sw = model.size(h, w, internal)
-    x_low = resize(x, sh, sw)
-    prior = np.full((sh, sw, 1), NO_MATTE, np.float32) if matte is None else resize(np.clip(matte, 0, 1), sh, sw)
-    nchw = {"image": x_low.transpose(2, 0, 1)[None], "matte": prior.transpose(2, 0, 1)[None]}
-    alpha, normals, albedo, rough = (o[0].transpose(1, 2, 0) for o in run(session(model.path, device), **nchw))
-    guide, guide_low = luminance(x), luminance(x_low)
-    up = guided_upsample(np.concatenate([alpha, normals, albedo, rough], -1), guide_low, guide)
-    alpha = np.clip(up[..., :1], 0, 1)
-    normals = normalize(up[..., 1:4])
-    albedo = Image(np.clip(up[..., 4:7], 0, 1), NET_COLOURSPACE, image.config).to_working()
-    return PassStack(alpha=alpha, normals=normals, albedo=albedo.pixels, roughness=np.clip(up[..., 7:8], 0.05, 1),
-                     colourspace=albedo.colourspace,
-                     metadata={"passes_source": f"relit passes network {model.version} at {sw}x{sh}, "
-                                                "guided upsampling"})
+    x, x_low, low = _network(image, matte, model, internal, device)
+    return _passes(image, x, x_low, low, model)
+
+
+class TemporalPasses:
+    """Passes for the frames of a plate, in order, without flicker.
+
+    Each frame's network output (at the network's resolution) is blended with the previous frame's
+    result wherever the plate itself did not change, in proportion to how little it changed: noise and
+    per-frame network jitter average out over static or slowly moving parts, while pixels that change
+    (motion, a light switching) take the new frame, so nothing ghosts. No optical flow is needed."""
+
+    CHANGE_SCALE = 0.08  # a change of the normalised plate (log units) at which a pixel takes the new frame
+    MIN_NEW = 0.2  # the new frame's weight where nothing changed: about a five-frame memory
+
+    def __init__(self, model: PassesModel | None = None, internal: int | None = None, device: str | None = None):
+        self.model = model or PassesModel.load()
+        self.internal, self.device = internal, device
+        self._previous: tuple[np.ndarray, np.ndarray] | None = None
+        self.previous_frame: int | None = None  # the frame number the state holds, when the caller gives one
+
+    def __call__(self, image: Image, matte: np.ndarray | None = None, frame: int | None = None) -> PassStack:
+        x, x_low, low = _network(image, matte, self.model, self.internal, self.device)
+        self.previous_frame = frame
+        if self._previous is not None and self._previous[0].shape == x_low.shape:
+            prev_x, prev_low = self._previous
+            change = box(np.abs(x_low - prev_x).mean(axis=-1, keepdims=True), 1)
+            new = np.clip(change / self.CHANGE_SCALE, self.MIN_NEW, 1.0)
+            low = new * low + (1 - new) * prev_low
+            low[..., 1:4] = normalize(low[..., 1:4])
+        self._previous = (x_low, low)
+        stack = _passes(image, x, x_low, low, self.model)
+        stack.metadata["passes_source"] += ", temporal smoothing"
+        return stack

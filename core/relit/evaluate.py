@@ -18,7 +18,7 @@ from .baseline import inflated_normals
 from .camera import Camera
 from .colour import Image, resolve_config
 from .errors import RelitError
-from .estimate import PassesModel, estimate_passes
+from .estimate import PassesModel, TemporalPasses, estimate_passes
 from .io import read_passes
 from .metrics import angular_error, matte_errors, psnr, scale_invariant_mse, ssim
 from .passes import PassStack
@@ -26,6 +26,7 @@ from .relight import relight
 from .stage.sample import StageLighting, skin_mask
 
 THRESHOLDS = (11.25, 22.5, 30.0)
+GT_CHANGE = "ground truth's own frame-to-frame change"
 
 
 def _rough_roto(alpha: np.ndarray) -> np.ndarray:
@@ -118,6 +119,50 @@ def evaluate(folder: str | Path, model: PassesModel | None = None, limit: int | 
     return _means(sums)
 
 
+def evaluate_sequences(folder: str | Path, model: PassesModel | None = None) -> dict[str, dict[str, dict[str, float]]]:
+    """Flicker on stage sequences (``seqNNNN/frame.####.exr``: a person turning under fixed light).
+
+    Temporal error of a pass: the mean absolute difference between its frame-to-frame change and the
+    ground truth's, over pixels that are subject in both frames (``TE``); beside it, in the same column,
+    the ground truth's own mean absolute change, and each frame's accuracy. Per-frame inference and temporal inference
+    (``TemporalPasses``) run on the same frames."""
+    folder = Path(folder)
+    sequences = sorted(d for d in folder.glob("seq*") if d.is_dir())
+    if not sequences:
+        raise RelitError("no seqNNNN folders: render with `relit stage render --frames N`", folder)
+    config = resolve_config()
+    model = model or PassesModel.load()
+    sums: dict[tuple[str, str, str], list[float]] = defaultdict(list)
+    for seq in tqdm(sequences, desc="sequences", unit="sequence"):
+        gts = [_in_working(read_passes(f), config) for f in sorted(seq.glob("frame.*.exr"))]
+        lighting, camera = _lighting(gts[0]).to_lighting(), Camera.from_metadata(gts[0].metadata)
+        temporal = TemporalPasses(model)
+        runs = {"per-frame": [], "temporal": []}
+        for gt in gts:
+            photo = Image(gt.composite, gt.colourspace, config)
+            for method, infer in (("per-frame", lambda p: estimate_passes(p, model=model)), ("temporal", temporal)):
+                pred = infer(photo)
+                runs[method].append(pred.replace(relit=relight(pred, lighting, camera, config=config).relit))
+        for method, preds in (*runs.items(), (GT_CHANGE, gts)):
+            for t, (gt, pred) in enumerate(zip(gts, preds)):
+                subject = gt.alpha[..., 0] > 0.5
+                if method != GT_CHANGE:
+                    sums[("accuracy", method, "normals mean")].append(
+                        float(angular_error(pred.normals, gt.normals, subject).mean()))
+                    sums[("accuracy", method, "albedo siMSE")].append(scale_invariant_mse(pred.albedo, gt.albedo,
+                                                                                          subject))
+                    sums[("accuracy", method, "relit PSNR")].append(psnr(pred.relit, gt.relit, subject))
+                if t == 0:
+                    continue
+                both = subject & (gts[t - 1].alpha[..., 0] > 0.5)
+                for name in ("normals", "albedo", "relit"):
+                    change = getattr(pred, name) - getattr(preds[t - 1], name)
+                    truth = getattr(gt, name) - getattr(gts[t - 1], name)
+                    value = np.abs(truth if method == GT_CHANGE else change - truth)[both].mean()
+                    sums[(f"temporal {name}", method, "TE")].append(float(value))
+    return _means(sums)
+
+
 def _means(sums: dict[tuple[str, str, str], list[float]]) -> dict[str, dict[str, dict[str, float]]]:
     out: dict[str, dict[str, dict[str, float]]] = {}
     for (table, method, metric), values in sums.items():
@@ -130,7 +175,7 @@ def format_tables(results: dict[str, dict[str, dict[str, float]]]) -> str:
     for table, methods in results.items():
         metrics = list(next(iter(methods.values())))
         lines.append(f"\n{table}")
-        lines.append(f"  {'method':52s}" + "".join(f"{m:>10s}" for m in metrics))
+        lines.append(f"  {'method':52s}" + "".join(f"{m:>14s}" for m in metrics))
         for method, values in methods.items():
-            lines.append(f"  {method:52s}" + "".join(f"{values[m]:10.4g}" for m in metrics))
+            lines.append(f"  {method:52s}" + "".join(f"{values[m]:14.4g}" for m in metrics))
     return "\n".join(lines)

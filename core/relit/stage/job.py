@@ -23,9 +23,12 @@ VALIDATION_EVERY = 8
 HELD_OUT_HDRIS = ("courtyard", "night")
 MAX_BAD_SHARE = 0.01  # of the matte: more pixels than this facing away or without albedo rejects a render
 RETRIES = 3
+SEQUENCE_SEEDS = 1_000_003  # sequences draw people from another seed stream than the stills
 
 
-def sample_paths(out: Path, index: int, lightings: int) -> list[Path]:
+def sample_paths(out: Path, index: int, lightings: int, frames: int = 0) -> list[Path]:
+    if frames:
+        return [out / f"seq{index:04d}" / f"frame.{f:04d}.exr" for f in range(frames)]
     return [out / f"{index:06d}_L{k}.exr" for k in range(lightings)]
 
 
@@ -62,30 +65,32 @@ def defects(stack) -> float:
 
 def _render_one(task: tuple) -> tuple[int, str, float]:
     from .sample import render_sample
-    index, out, res, spp, seed, hdris, lightings = task
-    paths = sample_paths(Path(out), index, lightings)
+    index, out, res, spp, seed, hdris, lightings, turn = task
+    paths = sample_paths(Path(out), index, lightings, len(turn))
     if all(p.exists() for p in paths):
         return index, "skipped", 0.0
     start = time.perf_counter()
     train, held = _hdri_split(hdris)
+    validation = bool(turn) or is_validation(index)  # sequences are for measuring: unseen people and light
+    first_seed = sample_seed(seed + SEQUENCE_SEEDS if turn else seed, index)
     for attempt in range(RETRIES):
-        stacks = render_sample(sample_seed(seed, index) + attempt, held if is_validation(index) else train, res,
-                               spp, lightings)
+        stacks = render_sample(first_seed + attempt, held if validation else train, res, spp, lightings, turn)
         if max(defects(s) for s in stacks) <= MAX_BAD_SHARE:
             break
     else:
         return index, "rejected", time.perf_counter() - start
     for path, stack in zip(paths, stacks):
-        stack.metadata.update(index=str(index), split="validation" if is_validation(index) else "train",
-                              attempt=str(attempt))
+        stack.metadata.update(index=str(index), split="validation" if validation else "train", attempt=str(attempt))
+        path.parent.mkdir(exist_ok=True)
         write_passes(path, stack, half=True)
     return index, "rendered", time.perf_counter() - start
 
 
 def render_stage(out: str | os.PathLike[str], count: int, res: int = 256, spp: int = 64, seed: int = 0,
                  hdri_dir: str | os.PathLike[str] | None = None, workers: int | None = None,
-                 lightings: int = 2) -> dict:
-    """Render samples 0..count-1 into ``out`` (skipping finished ones), then write the manifest."""
+                 lightings: int = 2, turn: tuple[float, ...] = ()) -> dict:
+    """Render samples 0..count-1 into ``out`` (skipping finished ones), then write the manifest. With
+    ``turn`` (degrees per frame, see ``render_sample``), sequences ``seqNNNN/frame.####.exr`` instead."""
     from .. import data
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -96,7 +101,7 @@ def render_stage(out: str | os.PathLike[str], count: int, res: int = 256, spp: i
     if count < 1 or res < 16 or spp < 1 or lightings < 1:
         raise RelitError("need count >= 1, res >= 16, spp >= 1, lightings >= 1; "
                          f"got {count}, {res}, {spp}, {lightings}")
-    tasks = [(i, str(out), res, spp, seed, hdris, lightings) for i in range(count)]
+    tasks = [(i, str(out), res, spp, seed, hdris, lightings, tuple(turn)) for i in range(count)]
     workers = max(1, min(workers or os.cpu_count() or 1, count))
     statuses: list[str] = []
     # spawn: each worker builds its own anny model and Mitsuba state; one worker renders in this process
@@ -123,9 +128,10 @@ def write_manifest(out: Path, seed: int, res: int, spp: int, hdris: list[str]) -
                         "hdri": Path(lighting.get("hdri", "")).stem,
                         "lights": len(lighting.get("lights", []))})
     train, held = _hdri_split(hdris)
+    sequences = {d.name: len(list(d.glob("frame.*.exr"))) for d in sorted(out.glob("seq*")) if d.is_dir()}
     manifest = {"seed": seed, "resolution": res, "spp": spp, "validation_every": VALIDATION_EVERY,
                 "held_out_hdris": sorted({Path(h).stem for h in held}) if held != train else [],
-                "samples": samples}
+                "samples": samples, "sequences": sequences}
     with atomic_path(out / "manifest.json") as tmp:
         tmp.write_text(json.dumps(manifest, indent=1) + "\n")
     return manifest

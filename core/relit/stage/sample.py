@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import math
 import tempfile
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 
@@ -200,55 +200,61 @@ def _render(mi, shapes: dict, lighting: StageLighting, shot: Shot, res: int, spp
     return {name: np.array(bitmap, dtype=np.float32) for name, bitmap in loaded.sensors()[0].film().bitmap().split()}
 
 
-def render_sample(seed: int, hdris: list[str], res: int = 256, spp: int = 64, lightings: int = 2) -> list[PassStack]:
-    """A new person (deterministic for ``seed``) under ``lightings`` lightings drawn from ``hdris``: one stack each."""
+def render_sample(seed: int, hdris: list[str], res: int = 256, spp: int = 64, lightings: int = 2,
+                  turn: tuple[float, ...] = ()) -> list[PassStack]:
+    """A new person (deterministic for ``seed``) under ``lightings`` lightings drawn from ``hdris``: one stack
+    each. With ``turn``, a sequence instead: one frame per entry, the person turned by that many more
+    degrees, under the first lighting (fixed light, moving subject: video flicker is measured on it)."""
     mi = mitsuba()
     rng = np.random.default_rng(seed)
     person, look, shot = sample_person(rng), sample_look(rng), sample_shot(rng)
     albedo_map, rough_map = skin_textures(look, rng)
-    rot, offset, vertices = _placed(person, shot)
-    normals = person.normals @ rot.T
-    points = hair_mod.strands(person, look, rng, HAIR_STRANDS) @ rot.T + offset if look.hair_length > 0 else None
+    hair = hair_mod.strands(person, look, rng, HAIR_STRANDS) if look.hair_length > 0 else None
     plans = [sample_lighting(rng, hdris, shot) for _ in range(lightings)]
     camera = Camera(shot.hfov)
+    poses = [(k, plan, 0.0) for k, plan in enumerate(plans)] if not turn else \
+        [(f, plans[0], float(d)) for f, d in enumerate(turn)]
     stacks = []
+    geometry: dict[float, dict] = {}
     with tempfile.TemporaryDirectory(prefix="relit-stage-") as tmp:
-        shapes_for = {}
-        for region in REGIONS:
-            sel = person.region == REGIONS.index(region)
-            if sel.any():
-                path = Path(tmp) / f"{region}.ply"
-                _write_ply(path, vertices, normals, person.faces[sel], person.uvs[sel])
-                shapes_for[region] = str(path)
-        if points is not None and len(points):
-            hair_mod.write_curves(points, str(Path(tmp) / "hair.txt"))
-            shapes_for["hair"] = str(Path(tmp) / "hair.txt")
-
-        def shapes(materials: dict) -> dict:
+        def shapes(materials: dict, extra_yaw: float) -> dict:
+            folder = Path(tmp) / f"yaw{extra_yaw:+.4f}"
+            if not folder.is_dir():  # the person's meshes and hair, turned and placed, once per pose
+                folder.mkdir()
+                posed = replace(shot, yaw=shot.yaw + extra_yaw)
+                rot, offset, vertices = _placed(person, posed)
+                for region in REGIONS:
+                    sel = person.region == REGIONS.index(region)
+                    if sel.any():
+                        _write_ply(folder / f"{region}.ply", vertices, person.normals @ rot.T, person.faces[sel],
+                                   person.uvs[sel])
+                if hair is not None and len(hair):
+                    hair_mod.write_curves(hair @ rot.T + offset, str(folder / "hair.txt"))
             out = {}
-            for region, path in shapes_for.items():
+            for path in sorted(folder.iterdir()):
+                region = path.stem
                 kind = "linearcurve" if region == "hair" else "ply"
-                shape = {"type": kind, "filename": path, "bsdf": materials[region]}
+                shape = {"type": kind, "filename": str(path), "bsdf": materials[region]}
                 if kind == "ply":  # smooth normals; anny's UVs have v up, Mitsuba's PLY default does not flip
                     shape.update(face_normals=False, flip_tex_coords=True)
                 out[region] = shape
             return out
 
-        geometry = None
-        for k, plan in enumerate(plans):
+        for k, plan, extra_yaw in poses:
             render_seed = (seed * 7 + 2 * k) % 2 ** 32  # Mitsuba takes 32-bit seeds
-            full = _render(mi, shapes(_materials(mi, look, albedo_map, rough_map, False)), plan, shot, res, spp,
-                           render_seed, "nn:sh_normal,pp:position")
-            diffuse = _render(mi, shapes(_materials(mi, look, albedo_map, rough_map, True)), plan, shot, res, spp,
-                              render_seed + 1, "aa:albedo")
-            if geometry is None:
-                roughness = _render(mi, shapes(_roughness_materials(mi, look, rough_map)), plan, shot, res,
-                                    AOV_SPP, render_seed + 2, "aa:albedo", image=False)
-                geometry = _geometry(full, diffuse, roughness)
-            stacks.append(_passes(full, diffuse, geometry, plan, camera, res, {
-                "seed": str(seed), "lighting_index": str(k), "person": json.dumps(person.params),
-                "look": json.dumps(look.to_dict()), "shot": json.dumps(asdict(shot)),
-                "lighting": json.dumps(asdict(plan)), **camera.to_metadata()}))
+            full = _render(mi, shapes(_materials(mi, look, albedo_map, rough_map, False), extra_yaw), plan, shot,
+                           res, spp, render_seed, "nn:sh_normal,pp:position")
+            diffuse = _render(mi, shapes(_materials(mi, look, albedo_map, rough_map, True), extra_yaw), plan, shot,
+                              res, spp, render_seed + 1, "aa:albedo")
+            if extra_yaw not in geometry:
+                roughness = _render(mi, shapes(_roughness_materials(mi, look, rough_map), extra_yaw), plan, shot,
+                                    res, AOV_SPP, render_seed + 2, "aa:albedo", image=False)
+                geometry[extra_yaw] = _geometry(full, diffuse, roughness)
+            meta = {"seed": str(seed), "person": json.dumps(person.params), "look": json.dumps(look.to_dict()),
+                    "shot": json.dumps(asdict(replace(shot, yaw=shot.yaw + extra_yaw))),
+                    "lighting": json.dumps(asdict(plan)), **camera.to_metadata()}
+            meta.update({"frame": str(k), "turn": str(extra_yaw)} if turn else {"lighting_index": str(k)})
+            stacks.append(_passes(full, diffuse, geometry[extra_yaw], plan, camera, res, meta))
     return stacks
 
 
