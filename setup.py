@@ -1,5 +1,5 @@
 """relit: portrait relighting passes for VFX compositors."""
-from setuptools import setup
+from setuptools import find_packages, setup
 
 setup(
     name="relit",
@@ -10,8 +10,9 @@ setup(
     license="Apache-2.0",
     python_requires=">=3.10",
     package_dir={"": "core", "relit.ocio_configs": "ocio_configs"},
-    packages=["relit", "relit.ocio_configs", "relit.data"],
-    package_data={"relit.ocio_configs": ["*.ocio", "*.md"], "relit.data": ["*.png", "*.jpg", "*.exr", "*.ply", "*.md"]},
+    packages=[*find_packages("core"), "relit.ocio_configs"],
+    package_data={"relit": ["weights/*.onnx", "weights/*.json"], "relit.ocio_configs": ["*.ocio", "*.md"],
+                  "relit.data": ["*.png", "*.jpg", "*.exr", "*.ply", "*.md"]},
     install_requires=[
         "numpy>=1.24",
         "OpenImageIO>=3.0",
