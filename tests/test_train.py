@@ -15,7 +15,7 @@ from relit.train.net import PassesNet  # noqa: E402
 def test_batches_pair_lightings_of_one_person(stage):
     folder, _ = stage
     data = StageData.load(folder, "train")
-    assert data.samples.shape[1:] == (11, 64, 64) and all(len(p) == 2 for p in data.pairs)
+    assert data.samples.shape[1:] == (14, 64, 64) and all(len(p) == 2 for p in data.pairs)
     batch = data.batch(4, 32, torch.Generator().manual_seed(0))
     assert batch["image"].shape == (4, 3, 32, 32) and batch["matte"].shape == (4, 1, 32, 32)
     n = batch["normals"]

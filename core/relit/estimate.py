@@ -27,10 +27,15 @@ WEIGHTS = Path(__file__).parent / "weights"
 MULTIPLE = 16  # the U-Net pools four times
 
 
+def mean_luminance(rgb: np.ndarray) -> np.ndarray:
+    """The frame's mean luminance, (..., 1, 1, 1) for (..., H, W, 3) linear Rec.709: the exposure
+    the network's input is divided by."""
+    return np.maximum((np.maximum(rgb, 0) @ LUMA).mean(axis=(-1, -2), keepdims=True), 1e-6)[..., None]
+
+
 def normalise(rgb: np.ndarray) -> np.ndarray:
     """(..., H, W, 3) linear Rec.709 -> log of the pixels over the frame's mean luminance."""
-    mean = np.maximum((np.maximum(rgb, 0) @ LUMA).mean(axis=(-1, -2), keepdims=True), 1e-6)[..., None]
-    return np.log1p(np.maximum(rgb, 0) / mean).astype(np.float32)
+    return np.log1p(np.maximum(rgb, 0) / mean_luminance(rgb)).astype(np.float32)
 
 
 def luminance(x: np.ndarray) -> np.ndarray:

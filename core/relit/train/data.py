@@ -16,23 +16,27 @@ from tqdm import tqdm
 
 from ..colour import Image
 from ..errors import RelitError
-from ..estimate import NET_COLOURSPACE, NO_MATTE, normalise
+from ..estimate import NET_COLOURSPACE, NO_MATTE, mean_luminance, normalise
 from ..io import read_image, read_matte, read_passes
 from ..upsample import resize
 
-# channels of a stacked sample: input (3), alpha (1), normals (3), albedo (3), roughness (1)
+# channels of a stacked sample: input (3), alpha (1), normals (3), albedo (3), roughness (1), and the
+# person alone (3: premultiplied, on the input's scale) for putting them over another background
 SLICES = {"image": slice(0, 3), "alpha": slice(3, 4), "normals": slice(4, 7), "albedo": slice(7, 10),
-          "roughness": slice(10, 11)}
-CHANNELS = 11
+          "roughness": slice(10, 11), "person": slice(11, 14)}
+CHANNELS = 14
+NEW_BACKGROUND = 0.5  # share of stage samples put over a procedural background instead of their HDRI's view
 
 
 def sample_array(path: Path) -> np.ndarray:
-    """(11, H, W) float16: the normalised composite (what a photo would show) and the true passes."""
+    """(14, H, W) float16: the normalised composite (what a photo would show), the true passes and the
+    premultiplied person on the same scale, in log form like the input."""
     stack = read_passes(path)
-    stack.require("composite", "alpha", "normals", "albedo", "roughness")
-    composite, albedo = (Image(p, stack.colourspace).to(NET_COLOURSPACE).pixels
-                         for p in (stack.composite, stack.albedo))
-    arr = np.concatenate([normalise(composite), stack.alpha, stack.normals, albedo, stack.roughness], -1)
+    stack.require("composite", "alpha", "normals", "albedo", "roughness", "relit")
+    composite, albedo, relit = (Image(p, stack.colourspace).to(NET_COLOURSPACE).pixels
+                                for p in (stack.composite, stack.albedo, stack.relit))
+    person = np.log1p(np.maximum(relit * stack.alpha, 0) / mean_luminance(composite))
+    arr = np.concatenate([normalise(composite), stack.alpha, stack.normals, albedo, stack.roughness, person], -1)
     return arr.transpose(2, 0, 1).astype(np.float16)
 
 
@@ -72,7 +76,7 @@ class StageData:
         out = {k: x[:, s] for k, s in SLICES.items()}
         out["normals"] = F.normalize(out["normals"] * torch.stack([flip, torch.ones_like(flip),
                                                                     torch.ones_like(flip)], 1)[:, :, None, None], dim=1)
-        out["image"] = _jitter(out["image"], generator)
+        out["image"] = _jitter(_new_background(out["image"], out.pop("person"), out["alpha"], generator), generator)
         out["matte"] = _matte_prior(out["alpha"], generator)
         return out
 
@@ -123,12 +127,35 @@ def _crop(x: torch.Tensor, c: torch.Tensor, res: int) -> tuple[torch.Tensor, tor
     return F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False), flip
 
 
+def _new_background(image: torch.Tensor, person: torch.Tensor, alpha: torch.Tensor,
+                    generator: torch.Generator) -> torch.Tensor:
+    """Some samples get a procedural background (smooth colour fields with hard-edged blocks, like walls
+    and windows behind real sitters) in place of their blurred HDRI, renormalised like a photo."""
+    n, _, h, w = image.shape
+    field = F.interpolate(torch.rand(n, 3, 4, 4, generator=generator), size=(h, w), mode="bicubic",
+                          align_corners=False)
+    blocks = F.interpolate(torch.rand(n, 3, 3, 3, generator=generator), size=(h, w), mode="nearest")
+    mix = torch.rand(n, 1, 1, 1, generator=generator)
+    level = torch.exp(torch.randn(n, 1, 1, 1, generator=generator) * 0.7)
+    background = level * (mix * field + (1 - mix) * blocks).clamp(min=0.01)
+    linear = torch.expm1(person) + (1 - alpha) * background
+    luma = (linear * torch.tensor([0.2126, 0.7152, 0.0722]).view(1, 3, 1, 1)).sum(1, keepdim=True)
+    replaced = torch.log1p(linear / luma.mean((2, 3), keepdim=True).clamp(min=1e-6))
+    use = (torch.rand(n, 1, 1, 1, generator=generator) < NEW_BACKGROUND).float()
+    return use * replaced + (1 - use) * image
+
+
 def _jitter(image: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-    """Another illuminant colour and sensor noise, applied in linear light."""
+    """Another illuminant colour, a camera's tone curve (contrast and a highlight shoulder, as in
+    photos linearised from JPEG) and sensor noise, applied in linear light."""
     n = image.shape[0]
     linear = torch.expm1(image)
     gain = torch.exp(0.15 * torch.randn(n, 3, 1, 1, generator=generator))
     linear = linear * gain / gain.mean(1, keepdim=True)
+    gamma = 0.8 + 0.45 * torch.rand(n, 1, 1, 1, generator=generator)
+    white = 2 + 18 * torch.rand(n, 1, 1, 1, generator=generator)
+    linear = linear.clamp(min=0) ** gamma
+    linear = torch.where(torch.rand(n, 1, 1, 1, generator=generator) < 0.5, linear / (1 + linear / white), linear)
     noise = 0.02 * torch.rand(n, 1, 1, 1, generator=generator)
     linear = linear + noise * torch.sqrt(linear.clamp(min=0) + 1e-3) * torch.randn(linear.shape, generator=generator)
     return torch.log1p(linear.clamp(min=0))

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# The recipe that rebuilds relit's shipped passes network (core/relit/weights/passes.onnx and its card).
+# Every step is resumable: rerun the script after an interruption and it continues where it stopped.
+# Times are for the project's 2-core machine; see README (Learned passes) for the measured figures.
+#
+#   bash scripts/train_passes.sh [WORK_DIR] [ASSETS_DIR]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+work=${1:-../relit-work}
+assets=${2:-../shared/assets}
+relit=.venv/bin/relit
+steps=${STEPS:-1800}
+
+# 1. Virtual light stage: people lit two ways each, 256 px, 64 spp (about 5 files a minute here).
+$relit stage render --count "${PEOPLE:-200}" --lightings 2 --res 256 --spp 64 --seed 7 \
+    --hdris "$assets/hdri" --out "$work/stage256"
+# 2. Teacher mattes for the real training portraits (pd_0001-pd_0016; the others are kept for the sheet),
+#    from MediaPipe's selfie segmentation in its own venv (it pins protobuf < 5).
+if [ ! -x .mpvenv/bin/python ]; then python3 -m venv .mpvenv && .mpvenv/bin/pip install -q mediapipe==0.10.14; fi
+.mpvenv/bin/python scripts/teacher_mattes.py "$assets"/portraits/pool/pd_00{01..16}.jpg -o "$work/teacher"
+# 3. Train (seeded, checkpoints every 100 steps; rerunning resumes), export, evaluate, draw the sheet.
+$relit train passes --data "$work/stage256" --out "$work/ckpt" --steps "$steps" --batch 16 --res 128 --seed 0 \
+    --real "$assets/portraits/pool" --teacher "$work/teacher"
+$relit train export "$work/ckpt/passes.pt" -o core/relit/weights/passes.onnx --internal 128 --version "${VERSION:-0.1}"
+$relit eval "$work/stage256" --json "$work/eval.json"
+$relit stage render --count 4 --frames 12 --turn 1.5 --res 256 --spp 64 --seed 7 --hdris "$assets/hdri" \
+    --out "$work/seq256"
+$relit eval "$work/seq256" --sequences --json "$work/eval_sequences.json"
+.venv/bin/python scripts/portrait_sheet.py --portraits "$assets/portraits" --hdris "$assets/hdri" \
+    -o docs/portraits_sheet.png
