@@ -112,3 +112,14 @@ def test_errors_are_one_line_with_the_file(tmp_path, args, message):
     assert len(lines) == 1 and message in lines[0], result.stderr
     assert not (tmp_path / "x.exr").exists() and not (tmp_path / "out.exr").exists()
     assert not list(tmp_path.glob(".*tmp*"))  # no partial temp files
+
+
+def test_irradiance_of_a_uniform_environment_is_its_radiance(tmp_path):
+    """A white Lambertian under uniform radiance L has diffuse light (irradiance / pi) L in every direction."""
+    from relit.colour import Image
+    from relit.io import write_image
+    write_image(tmp_path / "uniform.exr", Image(np.full((32, 64, 3), 0.5, np.float32), "ACEScg"))
+    result = relit("irradiance", tmp_path / "uniform.exr", "-o", tmp_path / "irr.exr", "--height", 16)
+    assert result.returncode == 0, result.stderr
+    irr = read_image(tmp_path / "irr.exr").pixels
+    assert irr.shape == (16, 32, 3) and np.allclose(irr, 0.5, rtol=0.01)
