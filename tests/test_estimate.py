@@ -140,3 +140,13 @@ def test_eval_sequences_compares_per_frame_and_temporal(stage_sequence, tmp_path
         rows = tables[f"temporal {name}"]
         assert set(rows) == {"per-frame", "temporal", "ground truth's own frame-to-frame change"}
         assert all(np.isfinite(r["TE"]) and r["TE"] >= 0 for r in rows.values())
+
+
+def test_eval_real_portraits_against_teacher_mattes(tmp_path):
+    from relit.evaluate import evaluate_real
+    photo = read_image(data.portrait())
+    write_image(tmp_path / "p.jpg", photo)
+    write_image(tmp_path / "p.png", Image(np.ones((photo.height, photo.width, 1), np.float32), "Raw"))
+    table = evaluate_real(tmp_path, tmp_path)["alpha on real portraits (vs teacher)"]
+    assert table["baseline: everything is subject"] == {"IoU": 1.0, "MSE": 0.0}
+    assert 0 <= table["network"]["IoU"] <= 1

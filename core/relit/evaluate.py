@@ -19,7 +19,7 @@ from .camera import Camera
 from .colour import Image, resolve_config
 from .errors import RelitError
 from .estimate import PassesModel, TemporalPasses, estimate_passes
-from .io import read_passes
+from .io import read_image, read_matte, read_passes
 from .metrics import angular_error, matte_errors, psnr, scale_invariant_mse, ssim
 from .passes import PassStack
 from .relight import relight
@@ -160,6 +160,35 @@ def evaluate_sequences(folder: str | Path, model: PassesModel | None = None) -> 
                     truth = getattr(gt, name) - getattr(gts[t - 1], name)
                     value = np.abs(truth if method == GT_CHANGE else change - truth)[both].mean()
                     sums[(f"temporal {name}", method, "TE")].append(float(value))
+    return _means(sums)
+
+
+def evaluate_real(photos: str | Path, mattes: str | Path, model: PassesModel | None = None
+                  ) -> dict[str, dict[str, dict[str, float]]]:
+    """Alpha on real portraits, which have no ground truth, against a teacher's mattes (MediaPipe
+    selfie segmentation, ``scripts/teacher_mattes.py``): agreement with a strong segmenter on photos,
+    not accuracy. IoU of the mattes above 0.5, and the matting errors."""
+    config = resolve_config()
+    model = model or PassesModel.load()
+    sums: dict[tuple[str, str, str], list[float]] = defaultdict(list)
+    files = sorted(Path(mattes).glob("*.png"))
+    if not files:
+        raise RelitError("no teacher mattes (*.png) here: run scripts/teacher_mattes.py", mattes)
+    for matte_path in tqdm(files, desc="real", unit="photo"):
+        photo_path = next(iter(sorted(Path(photos).glob(matte_path.stem + ".*"))), None)
+        if photo_path is None:
+            raise RelitError(f"no photo for teacher matte {matte_path.name}", photos)
+        photo = read_image(photo_path, config=config)
+        teacher = read_matte(matte_path)
+        if teacher.shape[:2] != (photo.height, photo.width):
+            raise RelitError(f"matte is {teacher.shape[1]}x{teacher.shape[0]}, the photo "
+                             f"{photo.width}x{photo.height}", matte_path)
+        table = "alpha on real portraits (vs teacher)"
+        for method, alpha in (("network", estimate_passes(photo, model=model).alpha),
+                              ("baseline: everything is subject", np.ones_like(teacher))):
+            a, t = alpha[..., 0] > 0.5, teacher[..., 0] > 0.5
+            sums[(table, method, "IoU")].append(float((a & t).sum() / max((a | t).sum(), 1)))
+            sums[(table, method, "MSE")].append(float(np.mean((alpha - teacher) ** 2)))
     return _means(sums)
 
 
