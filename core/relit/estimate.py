@@ -18,7 +18,7 @@ from .errors import RelitError
 from .models import run, session
 from .passes import PassStack
 from .upsample import box, guided_upsample, resize
-from .vectors import normalize
+from .vectors import length, normalize
 
 NET_COLOURSPACE = "Linear Rec.709 (sRGB)"  # the virtual light stage renders in it
 LUMA = np.float32([0.2126, 0.7152, 0.0722])
@@ -91,7 +91,9 @@ def _passes(image: Image, x: np.ndarray, x_low: np.ndarray, low: np.ndarray, mod
     """Full-resolution passes from the network's: guided upsampling, then each pass's own constraints."""
     up = guided_upsample(low, luminance(x_low), luminance(x))
     albedo = Image(np.clip(up[..., 4:7], 0, 1), NET_COLOURSPACE, image.config).to_working()
-    return PassStack(alpha=np.clip(up[..., :1], 0, 1), normals=normalize(up[..., 1:4]), albedo=albedo.pixels,
+    normals = up[..., 1:4]
+    normals[length(normals) < 1e-3] = (0.0, 0.0, 1.0)  # interpolated across opposite normals: face the camera
+    return PassStack(alpha=np.clip(up[..., :1], 0, 1), normals=normalize(normals), albedo=albedo.pixels,
                      roughness=np.clip(up[..., 7:8], 0.05, 1), colourspace=albedo.colourspace,
                      metadata={"passes_source": f"relit passes network {model.version} at "
                                                 f"{x_low.shape[1]}x{x_low.shape[0]}, guided upsampling"})
