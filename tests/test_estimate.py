@@ -98,7 +98,8 @@ def test_eval_prints_every_table_with_its_baselines(stage, tmp_path):
     result = relit("eval", work, "--json", tmp_path / "eval.json")
     assert result.returncode == 0, result.stderr
     tables = json.loads((tmp_path / "eval.json").read_text())
-    assert set(tables) == {"alpha", "normals (skin)", "normals (subject)", "albedo", "relit"}
+    assert set(tables) == {"alpha", "normals (skin)", "normals (subject)", "albedo", "relit",
+                           "reconstruction (own lighting)"}
     assert "baseline: facing the camera" in tables["normals (skin)"]
     assert "exact passes (engine bound)" in tables["relit"]
     for methods in tables.values():

@@ -99,7 +99,10 @@ def evaluate(folder: str | Path, model: PassesModel | None = None, limit: int | 
                     MSE=float(np.mean((albedo[subject] - gt.albedo[subject]) ** 2)))
         if not relight_pairs or len(stacks) < 2:
             continue
-        for src, dst in ((0, 1), (1, 0)):  # passes seen under one lighting, lit by the other
+        # passes seen under one lighting, lit by the other (relighting), and by their own (reconstruction:
+        # albedo x diffuse + specular should give back the input where the engine can)
+        for src, dst in ((0, 1), (1, 0), (0, 0), (1, 1)):
+            table = "relit" if src != dst else "reconstruction (own lighting)"
             gt, target = stacks[dst], _lighting(stacks[dst]).to_lighting()
             subject = gt.alpha[..., 0] > 0.5
             source = stacks[src]
@@ -115,7 +118,7 @@ def evaluate(folder: str | Path, model: PassesModel | None = None, limit: int | 
             camera = Camera.from_metadata(gt.metadata)
             for method, stack in candidates.items():
                 lit = relight(stack, target, camera, config=config).relit
-                add("relit", method, PSNR=psnr(lit, gt.relit, subject), SSIM=ssim(lit, gt.relit, subject))
+                add(table, method, PSNR=psnr(lit, gt.relit, subject), SSIM=ssim(lit, gt.relit, subject))
     return _means(sums)
 
 
