@@ -134,7 +134,6 @@ def _passes(args: argparse.Namespace) -> None:
     model = PassesModel.load(Path(args.model) if args.model else None)
     temporal = TemporalPasses(model, args.internal, args.device) if inputs.is_sequence and not args.no_temporal \
         else None
-    order = inputs.frames
 
     def plate_and_matte(frame: int | None, path: Path) -> tuple[Image, np.ndarray | None]:
         plate = read_image(path, args.colourspace, cfg)
@@ -151,9 +150,10 @@ def _passes(args: argparse.Namespace) -> None:
         if temporal is None:
             stack = estimate_passes(*plate_and_matte(frame, path), model, args.internal, args.device)
         else:
-            index = order.index(frame)
-            if temporal.previous_frame != order[index - 1] and index > 0:  # resumed: prime with the frame before
-                temporal(*plate_and_matte(order[index - 1], inputs.path(order[index - 1])), frame=order[index - 1])
+            before = frame - 1
+            if temporal.previous_frame != before and inputs.path(before).exists():
+                # resumed, or the first frame of a farm chunk: start from the plate's frame before
+                temporal(*plate_and_matte(before, inputs.path(before)), frame=before)
             stack = temporal(*plate_and_matte(frame, path), frame=frame)
         stack.metadata.update(Camera(args.hfov).to_metadata())
         write_passes(out, stack, half=args.half)
