@@ -126,9 +126,10 @@ def evaluate_sequences(folder: str | Path, model: PassesModel | None = None) -> 
     """Flicker on stage sequences (``seqNNNN/frame.####.exr``: a person turning under fixed light).
 
     Temporal error of a pass: the mean absolute difference between its frame-to-frame change and the
-    ground truth's, over pixels that are subject in both frames (``TE``); beside it, in the same column,
-    the ground truth's own mean absolute change, and each frame's accuracy. Per-frame inference and temporal inference
-    (``TemporalPasses``) run on the same frames."""
+    ground truth's, over pixels that are subject (or skin) in both frames; beside it, in the same
+    column, the ground truth's own mean absolute change, and each frame's accuracy. On a static
+    sequence (no turn) the ground truth does not change and the temporal error is the flicker itself.
+    Per-frame inference and temporal inference (``TemporalPasses``) run on the same frames."""
     folder = Path(folder)
     sequences = sorted(d for d in folder.glob("seq*") if d.is_dir())
     if not sequences:
@@ -157,12 +158,15 @@ def evaluate_sequences(folder: str | Path, model: PassesModel | None = None) -> 
                     sums[("accuracy", method, "relit PSNR")].append(psnr(pred.relit, gt.relit, subject))
                 if t == 0:
                     continue
-                both = subject & (gts[t - 1].alpha[..., 0] > 0.5)
+                regions = {"subject": subject & (gts[t - 1].alpha[..., 0] > 0.5),
+                           "skin": skin_mask(gt) & skin_mask(gts[t - 1])}
                 for name in ("normals", "albedo", "relit"):
                     change = getattr(pred, name) - getattr(preds[t - 1], name)
                     truth = getattr(gt, name) - getattr(gts[t - 1], name)
-                    value = np.abs(truth if method == GT_CHANGE else change - truth)[both].mean()
-                    sums[(f"temporal {name}", method, "TE")].append(float(value))
+                    error = np.abs(truth if method == GT_CHANGE else change - truth)
+                    for region, both in regions.items():
+                        if both.any():
+                            sums[(f"temporal error ({region})", method, name)].append(float(error[both].mean()))
     return _means(sums)
 
 
