@@ -9,10 +9,10 @@ cd "$(dirname "$0")/.."
 work=${1:-../relit-work}
 assets=${2:-../shared/assets}
 relit=.venv/bin/relit
-steps=${STEPS:-1800}
+steps=${STEPS:-2500}
 
 # 1. Virtual light stage: people lit two ways each, 256 px, 64 spp (about 5 files a minute here).
-$relit stage render --count "${PEOPLE:-200}" --lightings 2 --res 256 --spp 64 --seed 7 \
+$relit stage render --count "${PEOPLE:-133}" --lightings 2 --res 256 --spp 64 --seed 7 \
     --hdris "$assets/hdri" --out "$work/stage256"
 # 2. Teacher mattes for the real training portraits (pd_0001-pd_0016; the others are kept for the sheet),
 #    from MediaPipe's selfie segmentation in its own venv (it pins protobuf < 5).
