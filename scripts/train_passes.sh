@@ -21,7 +21,7 @@ if [ ! -x .mpvenv/bin/python ]; then python3 -m venv .mpvenv && .mpvenv/bin/pip 
 # 3. Train (seeded, checkpoints every 100 steps; rerunning resumes), export, evaluate, draw the sheet.
 $relit train passes --data "$work/stage256" --out "$work/ckpt" --steps "$steps" --batch 16 --res 128 --seed 0 \
     --real "$assets/portraits/pool" --teacher "$work/teacher"
-$relit train export "$work/ckpt/passes.pt" -o core/relit/weights/passes.onnx --internal 128 --version "${VERSION:-0.1}"
+$relit train export "$work/ckpt/passes.pt" -o core/relit/weights/passes.onnx --internal 192 --version "${VERSION:-0.1}"
 $relit eval "$work/stage256" --json "$work/eval.json"
 $relit stage render --count 4 --frames 12 --turn 1.5 --res 256 --spp 64 --seed 7 --hdris "$assets/hdri" \
     --out "$work/seq256"
