@@ -164,3 +164,20 @@ def test_occlusion_is_near_one_on_a_convex_sphere_and_darkens_a_valley():
                                OcclusionSettings()).reshape(64, 64)
     assert valley[32, 31] < 0.95  # the fold sees the opposite wall
     assert valley[32, 4] > 0.99  # far from the fold, the open plane sees its whole hemisphere
+
+
+def test_a_soft_matte_beyond_the_depth_pass_is_lit():
+    """A matte's faint tail over pixels with no surface in the depth pass (depth 0) must not break the
+    occlusion pass: here most of the matted pixels have no depth."""
+    sphere = sphere_stack(64)
+
+    def pad(a, value):
+        return np.pad(a, ((48, 48), (48, 48), (0, 0)), constant_values=value)
+    small = sphere.replace(alpha=pad(sphere.alpha, 0), depth=pad(sphere.depth, 0), albedo=pad(sphere.albedo, 0.5),
+                           normals=np.concatenate([pad(sphere.normals[..., :2], 0), pad(sphere.normals[..., 2:], 1)], -1))
+    faint = small.replace(alpha=np.maximum(small.alpha, 0.01))  # a faint matte over the whole frame
+    lighting, camera = Lighting(Environment(data.hdri())), Camera(30.0)  # perspective: depth sets the scale
+    out = relight(faint, lighting, camera)
+    assert np.isfinite(out.relit).all()
+    inside = small.alpha[..., 0] > 0.5
+    assert np.abs(out.occlusion[inside] - relight(small, lighting, camera).occlusion[inside]).max() < 0.05

@@ -148,7 +148,8 @@ def ambient_occlusion(points: np.ndarray, normals: np.ndarray, mask: np.ndarray,
     p, n = pts[sub_mask], nrm[sub_mask]
     v = normalize(-p) if not camera.orthographic else np.broadcast_to(np.float32([0, 0, 1]), p.shape)
     depth = -p[:, 2]
-    subject = float(np.median(depth)) if depth.size else 1.0
+    ahead = depth[depth > 0]  # a depth pass may hold no surface (0) under a soft matte's faint edge
+    subject = float(np.median(ahead)) if ahead.size else 1.0
     radius_px = max(2.0, settings.radius * subject / camera.frame_width(subject) * sw)
     flat = np.where(sub_mask[..., None], pts, np.nan).reshape(-1, 3)
     total = np.zeros(len(p), np.float32)
