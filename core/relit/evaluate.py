@@ -51,6 +51,11 @@ def _in_working(stack: PassStack, config) -> PassStack:
     return out
 
 
+def _exact(stack: PassStack) -> PassStack:
+    """A stage sample's exact passes, without its lighting's images: what the engine is fed as truth."""
+    return stack.replace(diffuse=None, specular=None, relit=None, composite=None)
+
+
 def evaluate(folder: str | Path, model: PassesModel | None = None, limit: int | None = None,
              relight_pairs: bool = True) -> dict[str, dict[str, dict[str, float]]]:
     """{table: {method: {metric: mean over samples}}} on the validation split of a stage folder."""
@@ -108,8 +113,7 @@ def evaluate(folder: str | Path, model: PassesModel | None = None, limit: int | 
             source = stacks[src]
             candidates = {
                 "network": predictions[src].replace(depth=None),
-                "exact passes (engine bound)": source.replace(diffuse=None, specular=None, relit=None,
-                                                              composite=None),
+                "exact passes (engine bound)": _exact(source),
                 "baseline: input as albedo, camera-facing normals": source.replace(
                     albedo=np.clip(source.composite, 0, 1), normals=np.broadcast_to(np.float32([0, 0, 1]),
                                                                                    source.normals.shape),
@@ -129,6 +133,8 @@ def evaluate_sequences(folder: str | Path, model: PassesModel | None = None) -> 
     ground truth's, over pixels that are subject (or skin) in both frames; beside it, in the same
     column, the ground truth's own mean absolute change, and each frame's accuracy. On a static
     sequence (no turn) the ground truth does not change and the temporal error is the flicker itself.
+    The relit pass's true change is that of the engine lighting the exact passes: the path tracer's
+    per-frame noise is not a change of the scene, and would otherwise swamp the flicker it measures.
     Per-frame inference and temporal inference (``TemporalPasses``) run on the same frames."""
     folder = Path(folder)
     sequences = sorted(d for d in folder.glob("seq*") if d.is_dir())
@@ -147,7 +153,8 @@ def evaluate_sequences(folder: str | Path, model: PassesModel | None = None) -> 
             for method, infer in (("per-frame", lambda p: estimate_passes(p, model=model)), ("temporal", temporal)):
                 pred = infer(photo)
                 runs[method].append(pred.replace(relit=relight(pred, lighting, camera, config=config).relit))
-        for method, preds in (*runs.items(), (GT_CHANGE, gts)):
+        truths = [gt.replace(relit=relight(_exact(gt), lighting, camera, config=config).relit) for gt in gts]
+        for method, preds in (*runs.items(), (GT_CHANGE, truths)):
             for t, (gt, pred) in enumerate(zip(gts, preds)):
                 subject = gt.alpha[..., 0] > 0.5
                 if method != GT_CHANGE:
@@ -162,7 +169,7 @@ def evaluate_sequences(folder: str | Path, model: PassesModel | None = None) -> 
                            "skin": skin_mask(gt) & skin_mask(gts[t - 1])}
                 for name in ("normals", "albedo", "relit"):
                     change = getattr(pred, name) - getattr(preds[t - 1], name)
-                    truth = getattr(gt, name) - getattr(gts[t - 1], name)
+                    truth = getattr(truths[t], name) - getattr(truths[t - 1], name)
                     error = np.abs(truth if method == GT_CHANGE else change - truth)
                     for region, both in regions.items():
                         if both.any():
