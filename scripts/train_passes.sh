@@ -19,9 +19,13 @@ $relit stage render --count "${PEOPLE:-133}" --lightings 2 --res 256 --spp 64 --
 if [ ! -x .mpvenv/bin/python ]; then python3 -m venv .mpvenv && .mpvenv/bin/pip install -q mediapipe==0.10.14; fi
 .mpvenv/bin/python scripts/teacher_mattes.py "$assets"/portraits/pool/pd_00{01..16}.jpg -o "$work/teacher"
 # 3. Train (seeded, checkpoints every 100 steps; rerunning resumes), export, evaluate, draw the sheet.
+#    Shipped 0.2 = 2500 steps without the Retinex prior (what 0.1 was), then 600 steps of fine-tuning with it
+#    (without it the albedo of real photos came out one flat colour; see docs/networks.md).
 $relit train passes --data "$work/stage256" --out "$work/ckpt" --steps "$steps" --batch 16 --res 128 --seed 0 \
-    --real "$assets/portraits/pool" --teacher "$work/teacher"
-$relit train export "$work/ckpt/passes.pt" -o core/relit/weights/passes.onnx --internal 192 --version "${VERSION:-0.1}"
+    --threads 2 --real "$assets/portraits/pool" --teacher "$work/teacher" --retinex 0
+$relit train passes --data "$work/stage256" --out "$work/ckpt" --steps $((steps + 600)) --batch 16 --res 128 \
+    --seed 0 --lr 0.01 --real "$assets/portraits/pool" --teacher "$work/teacher" --retinex 1
+$relit train export "$work/ckpt/passes.pt" -o core/relit/weights/passes.onnx --internal 192 --version "${VERSION:-0.2}"
 $relit eval "$work/stage256" --json "$work/eval.json"
 $relit stage render --count 4 --frames 12 --turn 1.5 --res 256 --spp 64 --seed 7 --hdris "$assets/hdri" \
     --out "$work/seq256"

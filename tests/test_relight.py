@@ -173,8 +173,9 @@ def test_a_soft_matte_beyond_the_depth_pass_is_lit():
 
     def pad(a, value):
         return np.pad(a, ((48, 48), (48, 48), (0, 0)), constant_values=value)
+    normals = np.concatenate([pad(sphere.normals[..., :2], 0), pad(sphere.normals[..., 2:], 1)], -1)
     small = sphere.replace(alpha=pad(sphere.alpha, 0), depth=pad(sphere.depth, 0), albedo=pad(sphere.albedo, 0.5),
-                           normals=np.concatenate([pad(sphere.normals[..., :2], 0), pad(sphere.normals[..., 2:], 1)], -1))
+                           normals=normals)
     faint = small.replace(alpha=np.maximum(small.alpha, 0.01))  # a faint matte over the whole frame
     lighting, camera = Lighting(Environment(data.hdri())), Camera(30.0)  # perspective: depth sets the scale
     out = relight(faint, lighting, camera)

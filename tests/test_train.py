@@ -8,7 +8,7 @@ torch = pytest.importorskip("torch")
 
 from relit.models import run, session  # noqa: E402
 from relit.train.data import StageData  # noqa: E402
-from relit.train.loop import CHECKPOINT, TrainSettings, export, train  # noqa: E402
+from relit.train.loop import CHECKPOINT, TrainSettings, _retinex, export, train  # noqa: E402
 from relit.train.net import PassesNet  # noqa: E402
 
 
@@ -38,6 +38,8 @@ def test_training_resumes_and_the_onnx_export_matches_torch(stage, tmp_path):
     card = export(ckpt, tmp_path / "passes.onnx", internal=64, version="test")
     assert json.loads((tmp_path / "passes.json").read_text()) == card
     assert card["steps"] == 3 and card["data"]["files"] == 4
+    # the resumed run changed a setting: the card keeps how the first steps were made
+    assert [(r["steps"], r["until_step"]) for r in card["earlier_training"]] == [(2, 2)]
     net = PassesNet(tuple(card["widths"]))
     net.load_state_dict(resumed["model"])
     net.eval()
@@ -67,6 +69,14 @@ def test_real_portraits_train_with_teacher_mattes(stage, tmp_path):
     batch = real.batch(4, 32, torch.Generator().manual_seed(1))
     assert torch.equal(batch["teacher"][0], batch["teacher"][1])  # one crop, two jitters
     assert not torch.equal(batch["image"][0], batch["image"][1])
+    # the Retinex prior prefers an albedo that carries the photo's edges to one flat colour
+    subject = torch.ones_like(batch["teacher"])
+    own = _retinex(batch["image"], torch.expm1(batch["image"]).clamp(0, 1), subject)
+    assert own < 0.5 * _retinex(batch["image"], torch.full_like(batch["image"], 0.4), subject)
+    # the Retinex prior prefers an albedo that carries the photo's edges to one flat colour
+    subject = torch.ones_like(batch["teacher"])
+    own = _retinex(batch["image"], torch.expm1(batch["image"]).clamp(0, 1), subject)
+    assert own < 0.5 * _retinex(batch["image"], torch.full_like(batch["image"], 0.4), subject)
     folder, _ = stage
     ckpt = train(folder, tmp_path / "ckpt", TrainSettings(steps=1, batch=2, res=32, real=str(photos),
                                                            teacher=str(mattes), real_batch=2))

@@ -209,7 +209,7 @@ def _train(args: argparse.Namespace) -> None:
         if bool(args.real) != bool(args.teacher):
             raise RelitError("--real and --teacher go together (real portraits and their teacher mattes)")
         settings = TrainSettings(steps=args.steps, batch=args.batch, res=args.res, lr=args.lr, seed=args.seed,
-                                 threads=args.threads, real=args.real, teacher=args.teacher)
+                                 threads=args.threads, real=args.real, teacher=args.teacher, retinex=args.retinex)
         print(f"wrote {train(args.data, args.out, settings)}")
     else:
         card = export(args.checkpoint, args.output, args.internal, args.version)
@@ -332,6 +332,7 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--threads", type=int, default=0, help="torch threads (default: torch's choice)")
     r.add_argument("--real", help="folder of real portraits for the synthetic-to-real losses")
     r.add_argument("--teacher", help="their teacher mattes, <stem>.png (scripts/teacher_mattes.py)")
+    r.add_argument("--retinex", type=float, default=1.0, help="weight of the smooth-shading prior on real crops")
     r.set_defaults(func=_train)
     r = train.add_parser("export", help="write the ONNX model and its card from a checkpoint")
     r.add_argument("checkpoint")

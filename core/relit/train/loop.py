@@ -4,7 +4,8 @@ Losses per pass follow what a compositor sees: alpha L1 plus its gradient (edges
 on the subject, albedo and roughness L1 on the subject, and Lumos's lighting consistency: the same
 person's albedo and normals must not change with the lighting. Synthetic-to-real: on real portraits,
 which have no labels, the alpha follows a teacher's matte where the teacher is confident, and albedo
-and normals must not change between two jitters (illuminant colour, noise) of the same crop.
+and normals must not change between two jitters (illuminant colour, noise) of the same crop, and
+their shading (image / albedo) must be smooth (Retinex).
 """
 from __future__ import annotations
 
@@ -28,6 +29,7 @@ from .net import OUTPUTS, WIDTHS, PassesNet
 CHECKPOINT = "passes.pt"
 LOSS_WEIGHTS = {"alpha": 1.0, "alpha_grad": 1.0, "normals": 1.0, "albedo": 1.0, "roughness": 0.5, "consistency": 0.5,
                 "real_teacher": 0.5, "real_consistency": 0.5}
+RETINEX_LUMINANCE = 0.3  # shading edges in brightness (cast shadows) are real; in colour they are rare
 TEACHER_CONFIDENCE = 0.35  # teacher mattes count where |matte - 0.5| exceeds this
 
 
@@ -43,6 +45,7 @@ class TrainSettings:
     real: str | None = None  # folder of real portraits
     teacher: str | None = None  # folder of their teacher mattes (<stem>.png)
     real_batch: int = 4  # real crops per step (pairs of jitters)
+    retinex: float = 1.0  # weight of the Retinex prior on real crops (0 for the shipped 0.1's first 2500 steps)
 
 
 def _gradient(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -73,7 +76,22 @@ def losses(pred: tuple[torch.Tensor, ...], batch: dict[str, torch.Tensor]) -> di
     return out
 
 
-def real_losses(pred: tuple[torch.Tensor, ...], batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+def _retinex(image: torch.Tensor, albedo: torch.Tensor, subject: torch.Tensor) -> torch.Tensor:
+    """Retinex's prior on unlabelled photos: shading (image / albedo) is smooth, so the image's edges,
+    its colour edges above all, belong to the albedo. Without it the consistency loss alone is met
+    by one flat albedo for everything (seen on real portraits with relit 0.1)."""
+    log_shading = torch.log(torch.expm1(image).clamp(min=0) + 0.01) - torch.log(albedo + 0.01)
+    brightness = log_shading.mean(1, keepdim=True)
+    total = 0.0
+    for channels, weight in ((log_shading - brightness, 1.0), (brightness, RETINEX_LUMINANCE)):
+        for g, m in zip(_gradient(channels), _gradient(subject)):
+            inside = (m == 0).float() * (subject[..., : g.shape[-2], : g.shape[-1]] > 0).float()
+            total = total + weight * _masked_mean(g.abs().mean(1, keepdim=True), inside)
+    return total
+
+
+def real_losses(pred: tuple[torch.Tensor, ...], batch: dict[str, torch.Tensor], retinex: float = 1.0
+                ) -> dict[str, torch.Tensor]:
     """Unlabelled real crops: rows 2k and 2k+1 are one crop under two jitters."""
     alpha, normals, albedo, _ = pred
     teacher = batch["teacher"]
@@ -81,8 +99,9 @@ def real_losses(pred: tuple[torch.Tensor, ...], batch: dict[str, torch.Tensor]) 
     subject = (teacher[0::2] > 0.5).float()
     out = {"real_teacher": _masked_mean((alpha - teacher).abs(), confident),
            "real_consistency": _masked_mean((albedo[0::2] - albedo[1::2]).abs().mean(1, keepdim=True), subject)
-           + _masked_mean(1 - (normals[0::2] * normals[1::2]).sum(1, keepdim=True), subject)}
-    out["total"] = sum(LOSS_WEIGHTS[k] * v for k, v in out.items())
+           + _masked_mean(1 - (normals[0::2] * normals[1::2]).sum(1, keepdim=True), subject),
+           "real_retinex": _retinex(batch["image"], albedo, (teacher > 0.5).float())}
+    out["total"] = sum({**LOSS_WEIGHTS, "real_retinex": retinex}[k] * v for k, v in out.items())
     return out
 
 
@@ -103,7 +122,7 @@ def train(data_dir: str | Path, out_dir: str | Path, settings: TrainSettings) ->
     opt = torch.optim.Adam(net.parameters(), lr=settings.lr)
     gen = torch.Generator().manual_seed(settings.seed)
     ckpt_path = out_dir / CHECKPOINT
-    step, history = 0, []
+    step, history, earlier = 0, [], []  # earlier: the settings of previous runs that differ, with their last step
     if ckpt_path.is_file():
         state = torch.load(ckpt_path, weights_only=False)
         if state["widths"] != list(WIDTHS):
@@ -112,7 +131,9 @@ def train(data_dir: str | Path, out_dir: str | Path, settings: TrainSettings) ->
         net.load_state_dict(state["model"])
         opt.load_state_dict(state["optimizer"])
         gen.set_state(state["generator"])
-        step, history = state["step"], state["history"]
+        step, history, earlier = state["step"], state["history"], state.get("earlier", [])
+        if state["settings"] != asdict(settings):  # a fine-tune: keep how the steps so far were made
+            earlier = earlier + [{**state["settings"], "until_step": step}]
     data = StageData.load(data_dir, "train")
     real = RealData.load(settings.real, settings.teacher) if settings.real else None
     manifest = json.loads((Path(data_dir) / "manifest.json").read_text())
@@ -120,6 +141,7 @@ def train(data_dir: str | Path, out_dir: str | Path, settings: TrainSettings) ->
     def checkpoint() -> None:
         _save(ckpt_path, {"model": net.state_dict(), "optimizer": opt.state_dict(), "generator": gen.get_state(),
                           "step": step, "history": history, "widths": list(WIDTHS), "settings": asdict(settings),
+                          "earlier": earlier,
                           "data": {"folder": str(data_dir), "files": len(data.files), "identities": len(data.pairs),
                                    "stage_seed": manifest["seed"], "resolution": manifest["resolution"],
                                    "spp": manifest["spp"], "real": real.files if real else []}})
@@ -141,7 +163,7 @@ def train(data_dir: str | Path, out_dir: str | Path, settings: TrainSettings) ->
         n = len(batch["image"])
         terms = losses(tuple(p[:n] for p in pred), batch)
         if real is not None:
-            real_terms = real_losses(tuple(p[n:] for p in pred), real_batch)
+            real_terms = real_losses(tuple(p[n:] for p in pred), real_batch, settings.retinex)
             total = terms["total"] + real_terms.pop("total")
             terms.update(real_terms, total=total)
         opt.zero_grad()
@@ -178,7 +200,7 @@ def export(checkpoint: str | Path, output: str | Path, internal: int, version: s
     card = {"version": version, "internal": internal, "inputs": {"image": "relit.estimate.normalise(linear Rec.709)",
                                                                   "matte": "user matte in [0, 1], or 0.5 for none"},
             "outputs": {k: n for k, n in OUTPUTS.items()}, "widths": state["widths"], "steps": state["step"],
-            "training": state["settings"], "data": state["data"],
+            "training": state["settings"], "earlier_training": state.get("earlier", []), "data": state["data"],
             "final_losses": {k: round(v, 5) for k, v in (state["history"][-1] if state["history"] else {}).items()},
             "parameters": int(sum(np.prod(p.shape) for p in state["model"].values() if p.dtype.is_floating_point))}
     with atomic_path(output.with_suffix(".json")) as tmp:
