@@ -15,7 +15,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "core"))
 from relit.estimate import PassesModel, TemporalPasses  # noqa: E402
 from relit.evaluate import GT_CHANGE, evaluate_sequences  # noqa: E402
 
-GRID = [(0.08, 0.2), (0.15, 0.2), (0.15, 0.1), (0.3, 0.1), (0.3, 0.2), (0.5, 0.1), (1e9, 0.2), (1e9, 0.1)]
+GRID = [(0.08, 0.2), (0.08, 0.1), (0.08, 0.05), (0.04, 0.1), (0.15, 0.1), (0.15, 0.05), (0.3, 0.1), (1e9, 0.1)]
 
 
 def main() -> None:

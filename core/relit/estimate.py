@@ -117,8 +117,8 @@ class TemporalPasses:
     per-frame network jitter average out over static or slowly moving parts, while pixels that change
     (motion, a light switching) take the new frame, so nothing ghosts. No optical flow is needed."""
 
-    CHANGE_SCALE = 0.08  # a change of the normalised plate (log units) at which a pixel takes the new frame
-    MIN_NEW = 0.2  # the new frame's weight where nothing changed: about a five-frame memory
+    CHANGE_SCALE = 0.15  # a change of the normalised plate (log units) at which a pixel takes the new frame
+    MIN_NEW = 0.1  # the new frame's weight where nothing changed: about a ten-frame memory
 
     def __init__(self, model: PassesModel | None = None, internal: int | None = None, device: str | None = None):
         self.model = model or PassesModel.load()
