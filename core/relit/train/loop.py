@@ -45,7 +45,7 @@ class TrainSettings:
     real: str | None = None  # folder of real portraits
     teacher: str | None = None  # folder of their teacher mattes (<stem>.png)
     real_batch: int = 4  # real crops per step (pairs of jitters)
-    retinex: float = 1.0  # weight of the Retinex prior on real crops (0 for the shipped 0.1's first 2500 steps)
+    retinex: float = 1.0  # weight of the Retinex prior on real crops (0 in the shipped 0.2's first 2500 steps)
 
 
 def _gradient(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
