@@ -26,7 +26,6 @@ DEFAULT_ROUGHNESS = 0.45  # skin: a broad sheen
 DEFAULT_SPECULAR_STRENGTH = 0.028  # F0 of skin (index of refraction about 1.4)
 PIXELS_PER_CHUNK = 65536  # smaller frames are shaded on one thread
 AREA_SPECULAR_SAMPLES = 3  # per side: a 3 x 3 grid of point emitters for an area light's highlight
-AREA_HORIZON_SAMPLES = 8  # per side, for diffuse where the surface's horizon cuts the light
 AREA_SHADOW_SAMPLES = 2  # per side, for soft shadows
 
 
@@ -230,28 +229,48 @@ def _light(light: Light, p: np.ndarray, n: np.ndarray, v: np.ndarray, rough: np.
 
 
 def _area_irradiance(light: AreaLight, p: np.ndarray, n: np.ndarray) -> np.ndarray:
-    """Exact irradiance from a Lambertian rectangle (Lambert's polygon formula); pixels whose horizon
-    cuts the rectangle are integrated on a fine grid instead, since the formula needs the whole
-    polygon above the surface."""
+    """Exact irradiance from a Lambertian rectangle: Lambert's polygon formula on the part of the
+    rectangle above each pixel's horizon (clipped by the tangent plane where the horizon cuts it)."""
     corners = light.corners().astype(np.float32)
-    to_corner = corners[None] - p[:, None]  # (M, 4, 3)
-    above = dot(to_corner, n[:, None]) > 0
+    quad = corners[None] - p[:, None]  # (M, 4, 3)
+    above = dot(quad, n[:, None]) > 0
     facing = (p - corners.mean(axis=0)) @ np.asarray(light.direction, np.float32) > 0
-    a = normalize(to_corner)
-    b = np.roll(a, -1, axis=1)
-    cross = np.cross(b, a)
+    e = np.zeros(len(p), np.float32)
+    whole = facing & above.all(axis=1)
+    e[whole] = _polygon_irradiance(quad[whole], np.full(int(whole.sum()), 4), n[whole])
+    cut = facing & above.any(axis=1) & ~whole
+    if cut.any():
+        e[cut] = _polygon_irradiance(*_clip_above(quad[cut], n[cut]), n[cut])
+    return np.maximum(light.radiance * e, 0).astype(np.float32)
+
+
+def _polygon_irradiance(polygon: np.ndarray, count: np.ndarray, n: np.ndarray) -> np.ndarray:
+    """Irradiance per unit radiance from polygons (M, K, 3) seen from the origin, of which the first
+    ``count`` (M,) vertices count (Lambert's formula: a sum over edges of angle times normal)."""
+    a = normalize(polygon)
+    slots = np.arange(polygon.shape[1])
+    b = np.take_along_axis(a, ((slots[None] + 1) % np.maximum(count, 1)[:, None])[..., None], axis=1)
+    cross = np.stack([b[..., 1] * a[..., 2] - b[..., 2] * a[..., 1], b[..., 2] * a[..., 0] - b[..., 0] * a[..., 2],
+                      b[..., 0] * a[..., 1] - b[..., 1] * a[..., 0]], axis=-1)
     sin = length(cross)
-    angle = np.arctan2(sin, dot(a, b))
-    e = 0.5 * light.radiance * dot(angle / np.maximum(sin, 1e-12), dot(cross, n[:, None]))
-    e = np.where(facing & above.all(axis=1), np.maximum(e, 0), 0).astype(np.float32)
-    partial = facing & above.any(axis=1) & ~above.all(axis=1)
-    if partial.any():
-        pp, nn = p[partial], n[partial]
-        grid = np.zeros(len(pp), np.float32)
-        for d, _, irradiance in _incident(light, pp, AREA_HORIZON_SAMPLES):
-            grid += irradiance * np.maximum(dot(nn, d), 0)
-        e[partial] = grid
-    return e
+    edges = np.arctan2(sin, dot(a, b)) / np.maximum(sin, 1e-12) * dot(cross, n[:, None])
+    return 0.5 * np.where(slots[None] < count[:, None], edges, 0).sum(axis=1)
+
+
+def _clip_above(quad: np.ndarray, n: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each pixel's quad (M, 4, 3), relative to the pixel, clipped to the half-space its normal points
+    into: (M, 5, 3) vertices in order, the first ``count`` (M,) valid (0, or 3 to 5)."""
+    h = dot(quad, n[:, None])  # (M, 4) heights above the tangent plane
+    quad_next, h_next = np.roll(quad, -1, axis=1), np.roll(h, -1, axis=1)
+    crossing = (h > 0) != (h_next > 0)
+    t = np.where(crossing, h / np.where(crossing, h - h_next, 1), 0)[..., None]
+    # per edge: its start vertex if above, then the point where it crosses the plane
+    candidates = np.stack([quad, quad + t * (quad_next - quad)], axis=2).reshape(len(quad), 8, 3)
+    valid = np.stack([h > 0, crossing], axis=2).reshape(len(quad), 8)
+    polygon = np.zeros((len(quad), 5, 3), np.float32)
+    rows, _ = np.nonzero(valid)
+    polygon[rows, (np.cumsum(valid, axis=1) - 1)[valid]] = candidates[valid]  # the valid ones, in order
+    return polygon, valid.sum(axis=1)
 
 
 def _point_emitters(light: Light, grid: int = 0) -> list[tuple[np.ndarray, float]]:
