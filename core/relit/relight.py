@@ -337,13 +337,19 @@ def relight(stack: PassStack, lighting: Lighting, camera: Camera | None = None,
     h, w = stack.shape
     alpha = stack.alpha[..., 0] if stack.alpha is not None else np.ones((h, w), np.float32)
     mask = alpha > 0
-    count = int(np.count_nonzero(mask))
+    where = np.flatnonzero(mask)  # integer indices gather and scatter several times faster than the mask
+
+    def at(image: np.ndarray) -> np.ndarray:
+        """The pixels under the matte, (M, C)."""
+        return np.take(image.reshape(h * w, -1), where, axis=0)
+
+    count = len(where)
     px = {
-        "n": stack.normals[mask],
+        "n": at(stack.normals),
         "v": np.ascontiguousarray(camera.view_vectors(h, w, mask)),
-        "rough": stack.roughness[mask][:, 0] if stack.roughness is not None
+        "rough": at(stack.roughness)[:, 0] if stack.roughness is not None
         else np.full(count, DEFAULT_ROUGHNESS, np.float32),
-        "f0": stack.specular_strength[mask][:, 0] if stack.specular_strength is not None
+        "f0": at(stack.specular_strength)[:, 0] if stack.specular_strength is not None
         else np.full(count, DEFAULT_SPECULAR_STRENGTH, np.float32),
     }
     metadata = dict(stack.metadata)
@@ -352,7 +358,7 @@ def relight(stack: PassStack, lighting: Lighting, camera: Camera | None = None,
     maps = light_maps(env, config) if env is not None else None
     if lighting.lights or (env is not None and (occlusion.enabled or shadows.enabled)):
         points, metadata["depth_source"] = _surface(stack, camera)
-        px["p"] = points[mask]
+        px["p"] = at(points)
         if stack.depth is None:  # the integrated surface, for tools downstream (a DCC's interactive relight)
             passes["depth"] = np.where(mask, -points[..., 2], 0)[..., None].astype(np.float32)
         # (light, visibility or None) for the user's lights and the environment's key lights
@@ -367,7 +373,7 @@ def relight(stack: PassStack, lighting: Lighting, camera: Camera | None = None,
             passes["occlusion"][mask, 0] = ao
             if occlusion.apply:
                 px["ao"] = ao[:, None]
-                px["albedo"] = stack.albedo[mask] if stack.albedo is not None else np.full((count, 3), 0.5, np.float32)
+                px["albedo"] = at(stack.albedo) if stack.albedo is not None else np.full((count, 3), 0.5, np.float32)
     else:
         visible = []
 
@@ -403,7 +409,7 @@ def relight(stack: PassStack, lighting: Lighting, camera: Camera | None = None,
 
     def full(values: np.ndarray) -> np.ndarray:
         out = np.zeros((h, w, 3), np.float32)
-        out[mask] = values
+        out.reshape(-1, 3)[where] = values
         return out
 
     passes.update(diffuse=full(diffuse), specular=full(specular))
