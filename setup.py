@@ -26,9 +26,11 @@ setup(
         # Mitsuba is the reference path tracer (engine verification, virtual light stage).
         # torch 2.13.0 is pinned: on these machines pip takes it from a local CPU wheel (no CUDA download).
         "train": ["mitsuba>=3.5", "torch==2.13.0", "anny==0.6.2", "pillow"],
-        "test": ["pytest>=7", "onnx>=1.15", "openjd-cli>=0.8", "ruff>=0.5"],
+        "test": ["pytest>=7", "onnx>=1.15", "openjd-cli>=0.8", "ruff>=0.5", "pymatting>=1.1"],
         # GPU inference: replace onnxruntime by onnxruntime-gpu (see README); relit picks CUDA when present.
         "gpu": ["onnxruntime-gpu>=1.18"],
+        # `relit passes --refine-matte`: closed-form matting (pymatting brings numba).
+        "matting": ["pymatting>=1.1"],
     },
     entry_points={"console_scripts": ["relit=relit.cli:main"]},
     classifiers=["Programming Language :: Python :: 3", "Topic :: Multimedia :: Graphics"],

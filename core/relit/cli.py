@@ -31,6 +31,7 @@ from .io import (
     write_passes,
 )
 from .lighting import Environment, Lighting, PointLight, load_lights
+from .matting import refine_matte
 from .raster import rasterize, read_ply
 from .relight import OcclusionSettings, ShadowSettings, relight
 from .sheet import contact_sheet
@@ -147,14 +148,17 @@ def _passes(args: argparse.Namespace) -> None:
         return plate, matte
 
     def work(frame: int | None, path: Path, out: Path) -> None:
+        plate, matte = plate_and_matte(frame, path)
         if temporal is None:
-            stack = estimate_passes(*plate_and_matte(frame, path), model, args.internal, args.device)
+            stack = estimate_passes(plate, matte, model, args.internal, args.device)
         else:
             before = frame - 1
             if temporal.previous_frame != before and inputs.path(before).exists():
                 # resumed, or the first frame of a farm chunk: start from the plate's frame before
                 temporal(*plate_and_matte(before, inputs.path(before)), frame=before)
-            stack = temporal(*plate_and_matte(frame, path), frame=frame)
+            stack = temporal(plate, matte, frame=frame)
+        if args.refine_matte:
+            stack = refine_matte(plate, stack)
         stack.metadata.update(Camera(args.hfov).to_metadata())
         write_passes(out, stack, half=args.half)
 
@@ -315,6 +319,8 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--device", choices=["cpu", "cuda"], help="ONNX Runtime provider (default: CUDA when present)")
     s.add_argument("--no-temporal", action="store_true",
                    help="sequences: infer each frame alone (default: temporal smoothing against flicker)")
+    s.add_argument("--refine-matte", action="store_true",
+                   help="refine the alpha with closed-form matting on the plate (needs the matting extra)")
     s.add_argument("--half", action="store_true", help="half-float EXR")
     s.add_argument("--overwrite", action="store_true", help="redo frames whose output exists (default: skip them)")
     s.set_defaults(func=_passes)

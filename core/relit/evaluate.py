@@ -7,6 +7,7 @@ of that lighting. The same engine fed the exact passes shows how much of the gap
 """
 from __future__ import annotations
 
+import importlib.util
 import json
 from collections import defaultdict
 from pathlib import Path
@@ -20,6 +21,7 @@ from .colour import Image, resolve_config
 from .errors import RelitError
 from .estimate import PassesModel, TemporalPasses, estimate_passes
 from .io import read_image, read_matte, read_passes
+from .matting import refine_alpha
 from .metrics import angular_error, matte_errors, psnr, scale_invariant_mse, ssim
 from .passes import PassStack
 from .relight import relight
@@ -58,7 +60,8 @@ def _exact(stack: PassStack) -> PassStack:
 
 def evaluate(folder: str | Path, model: PassesModel | None = None, limit: int | None = None,
              relight_pairs: bool = True) -> dict[str, dict[str, dict[str, float]]]:
-    """{table: {method: {metric: mean over samples}}} on the validation split of a stage folder."""
+    """{table: {method: {metric: mean over samples}}} on the validation split of a stage folder (with
+    the matte refinement's row when the matting extra is installed)."""
     folder = Path(folder)
     manifest = folder / "manifest.json"
     if not manifest.is_file():
@@ -73,6 +76,7 @@ def evaluate(folder: str | Path, model: PassesModel | None = None, limit: int | 
     config = resolve_config()
     model = model or PassesModel.load()
     sums: dict[tuple[str, str, str], list[float]] = defaultdict(list)
+    refine = importlib.util.find_spec("pymatting") is not None  # the matting extra is installed
 
     def add(table: str, method: str, **metrics: float) -> None:
         for metric, value in metrics.items():
@@ -91,6 +95,9 @@ def evaluate(folder: str | Path, model: PassesModel | None = None, limit: int | 
             add("alpha", "network refining a rough roto", **matte_errors(refined.alpha, gt.alpha))
             add("alpha", "baseline: segmentation only (network > 0.5)",
                 **matte_errors((pred.alpha > 0.5).astype(np.float32), gt.alpha))
+            if refine:
+                add("alpha", "network + closed-form refinement (--refine-matte)",
+                    **matte_errors(refine_alpha(photo, pred.alpha), gt.alpha))
             flat = np.broadcast_to(np.float32([0, 0, 1]), gt.normals.shape)
             for method, normals in (("network", pred.normals), ("baseline: facing the camera", flat),
                                     ("baseline: inflated silhouette", inflated_normals(pred.alpha))):
