@@ -29,7 +29,7 @@ DCC_PASSES = ("alpha", "normals", "depth", "albedo", "roughness", "diffuse", "sp
 LIGHT_KINDS = ("none", "directional", "point", "spot")  # menu order; the kernel's type is index - 1
 NUKE_CHANNEL_SUFFIX = {"R": "red", "G": "green", "B": "blue", "A": "alpha"}
 # the knobs (Nuke) and parameters (Houdini) both adapters expose, by the same names
-JOB_KNOBS = ("cache", "hfov")
+JOB_KNOBS = ("cache", "hfov", "refine_matte")
 ENV_KNOBS = ("use_hdri", "hdri", "rotation", "exposure", "tint")
 LIGHT_KNOBS = ("type", "position", "direction", "colour", "intensity", "cone", "beam")
 DCC_LIGHTS = 3
@@ -124,6 +124,7 @@ class PassesJob:
     hdri: str | None = None
     rotation: float = 0.0
     hfov: float = 40.0
+    refine_matte: bool = False  # closed-form matting on the plate (relit's matting extra)
     command: list[str] = field(default_factory=relit_command)
 
     @property
@@ -159,6 +160,8 @@ class PassesJob:
         passes = [*self.command, "passes", self.plate, "-o", self.raw, "--hfov", str(self.hfov), *frames]
         if self.matte:
             passes += ["--matte", self.matte]
+        if self.refine_matte:
+            passes.append("--refine-matte")
         steps = [(passes, self.raw)]
         if self.hdri:
             steps.append(([*self.command, "relight", self.raw, "-o", self.output, "--hdri", self.hdri,

@@ -70,7 +70,7 @@ def _relit(cop_node, frame: int, values: dict[str, object]) -> PassStack:
     if not folder:
         raise RelitError("set the pass cache folder (where the plate and the passes are written)")
     job = PassesJob(plate=os.path.join(folder, "plate.####.exr"), folder=folder, first=frame, last=frame,
-                    hfov=float(values["hfov"]))
+                    hfov=float(values["hfov"]), refine_matte=bool(values["refine_matte"]))
     raw = job.path(job.raw, frame)
     if not raw.exists():
         plate = cop_node.inputs()[0]

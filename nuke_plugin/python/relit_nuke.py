@@ -74,7 +74,8 @@ def job_for(node) -> PassesJob:
     matte = os.path.join(folder, "matte.####.exr") if node.input(1) is not None else None
     return PassesJob(plate=os.path.join(folder, "plate.####.exr"), folder=folder, first=first, last=last,
                      matte=matte, hdri=node["hdri"].value() or None if node["use_hdri"].value() else None,
-                     rotation=float(node["rotation"].value()), hfov=float(node["hfov"].value()))
+                     rotation=float(node["rotation"].value()), hfov=float(node["hfov"].value()),
+                     refine_matte=bool(node["refine_matte"].value()))
 
 
 def compute(node=None, wait: bool = False) -> threading.Thread | None:
