@@ -12,7 +12,6 @@ import contextlib
 import io
 
 import numpy as np
-from scipy.ndimage import binary_erosion
 
 from .colour import Image, srgb_space
 from .errors import RelitError
@@ -27,6 +26,7 @@ REFINE_RESOLUTION = 512
 
 def trimap(alpha: np.ndarray) -> np.ndarray:
     """(H, W) alpha -> trimap: 0 background, 1 foreground, 0.5 to be solved."""
+    from scipy.ndimage import binary_erosion  # here, not at import: every relit command loads this module
     structure = np.ones((2 * BAND + 1, 2 * BAND + 1), bool)
     out = np.full(alpha.shape, 0.5)
     out[binary_erosion(alpha > 1 - CERTAIN, structure, border_value=1)] = 1.0  # the frame edge is no boundary
