@@ -101,7 +101,8 @@ def real_losses(pred: tuple[torch.Tensor, ...], batch: dict[str, torch.Tensor], 
            "real_consistency": _masked_mean((albedo[0::2] - albedo[1::2]).abs().mean(1, keepdim=True), subject)
            + _masked_mean(1 - (normals[0::2] * normals[1::2]).sum(1, keepdim=True), subject),
            "real_retinex": _retinex(batch["image"], albedo, (teacher > 0.5).float())}
-    out["total"] = sum({**LOSS_WEIGHTS, "real_retinex": retinex}[k] * v for k, v in out.items())
+    weights = {**LOSS_WEIGHTS, "real_retinex": retinex}
+    out["total"] = sum(weights[k] * v for k, v in out.items())
     return out
 
 
