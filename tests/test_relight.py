@@ -194,9 +194,9 @@ def test_area_light_cut_by_the_horizon_matches_dense_sampling():
     # normals around the axis toward the light, tilted by 60-88 degrees so their horizons cross it
     tilt, turn = np.radians(rng.uniform(60, 88, 300)), rng.uniform(0, 2 * np.pi, 300)
     n = np.stack([np.sin(tilt) * np.cos(turn), np.sin(tilt) * np.sin(turn), np.cos(tilt)], 1).astype(np.float32)
-    heights = (light.corners()[None].astype(np.float32) - p[:, None]) @ np.float32([0, 0, 1])
-    assert heights.min() > 0  # the light faces every pixel; only their tilt hides part of it
-    above = np.einsum("mkc,mc->mk", light.corners()[None].astype(np.float32) - p[:, None], n) > 0
+    to_corners = light.corners()[None].astype(np.float32) - p[:, None]
+    assert (to_corners @ np.float32([0, 0, 1])).min() > 0  # the light faces every pixel; only tilt hides it
+    above = np.einsum("mkc,mc->mk", to_corners, n) > 0
     cut = above.any(1) & ~above.all(1)
     assert cut.mean() > 0.5
     dense = sum(e * np.maximum((n * d).sum(1), 0) for d, _, e in _incident(light, p, grid=128))

@@ -73,10 +73,6 @@ def test_real_portraits_train_with_teacher_mattes(stage, tmp_path):
     subject = torch.ones_like(batch["teacher"])
     own = _retinex(batch["image"], torch.expm1(batch["image"]).clamp(0, 1), subject)
     assert own < 0.5 * _retinex(batch["image"], torch.full_like(batch["image"], 0.4), subject)
-    # the Retinex prior prefers an albedo that carries the photo's edges to one flat colour
-    subject = torch.ones_like(batch["teacher"])
-    own = _retinex(batch["image"], torch.expm1(batch["image"]).clamp(0, 1), subject)
-    assert own < 0.5 * _retinex(batch["image"], torch.full_like(batch["image"], 0.4), subject)
     folder, _ = stage
     ckpt = train(folder, tmp_path / "ckpt", TrainSettings(steps=1, batch=2, res=32, real=str(photos),
                                                            teacher=str(mattes), real_batch=2))
