@@ -3,7 +3,8 @@
     python benchmarks/stage_throughput.py [--count 8] [--spp 64] [--res 256 512]
 
 Each person is rendered under two lightings (two sample files, every pass, half-float EXR); each
-lighting costs two path-traced renders (full and diffuse-only materials). Workers: one per core.
+lighting costs one path-traced render (its light split into diffuse and specular as it is traced),
+each pose two AOV-only renders (albedo, roughness). Workers: one per core.
 The first run on a machine also compiles anny's kernels (about a minute), so run it twice.
 """
 from __future__ import annotations

@@ -1,12 +1,13 @@
 """One virtual-light-stage sample: a person, framed and lit like a real plate, path-traced with every pass.
 
-Per lighting, two Mitsuba renders: the full materials (RGB, plus normals and positions as AOVs) and
-their diffuse lobes alone (plus the albedo AOV, the effective diffuse albedo); once per person, an
-AOV-only render gives roughness. In linear Rec.709 (Mitsuba's RGB space), each render unpremultiplied
-by its own coverage: relit = full, diffuse = diffuse-only / albedo, specular = full - diffuse-only, so
-relit = albedo * diffuse + specular exactly; specular is the GGX sheen plus every other non-Lambertian
-part (eyes, and hair, whose diffuse-only stand-in is a Lambertian of the hair's colour), with the
-two renders' noise.
+Per lighting, one Mitsuba render (``relit.stage.integrator``): the image, the part of it whose first
+bounce was a diffuse lobe, and normals and positions as AOVs. Once per pose, two AOV-only renders of
+the same camera samples (so one coverage serves both) give the albedo (the effective diffuse albedo
+of each material) and the roughness. In linear Rec.709 (Mitsuba's RGB space), each unpremultiplied by
+coverage: relit = image, diffuse = diffuse part / albedo, specular = image - diffuse part, so
+relit = albedo * diffuse + specular exactly; specular is the GGX sheen plus every other
+non-Lambertian part: eyes' highlights, and all of the hair's light (Mitsuba's hair BSDF has no
+diffuse lobe, so hair, as in a production renderer's AOVs, is specular; its albedo pass is its colour).
 """
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ from ..camera import Camera
 from ..environment import load_latlong, view
 from ..lighting import Environment, Lighting, light_from_dict
 from ..passes import PassStack
-from ..reference import RENDER_COLOURSPACE, area_light_shape, mitsuba
+from ..reference import RENDER_COLOURSPACE, area_light_shape
 from . import hair as hair_mod
 from .look import Look, sample_look, skin_textures
 from .person import REGIONS, Person, sample_person
@@ -31,7 +32,6 @@ from .person import REGIONS, Person, sample_person
 TARGET_RADIANCE = 0.5  # mean environment radiance is scaled to about this, then jittered by +-1 stop
 HAIR_STRANDS = 12000
 HAIR_ROUGHNESS = 0.3  # the hair BSDF's longitudinal roughness, written as the hair's roughness pass
-AOV_SPP = 16  # samples per pixel for the roughness pass (an AOV only: no light transport)
 # regions of one constant roughness (skin has a map, cloth one value per look): how ``skin_mask`` tells them apart
 FIXED_ROUGHNESS = {"eye_front": 0.05, "eye_back": 0.05, "mouth": 0.3, "hair": HAIR_ROUGHNESS}
 
@@ -178,16 +178,15 @@ def skin_mask(stack: PassStack) -> np.ndarray:
 
 
 def _render(mi, shapes: dict, lighting: StageLighting, shot: Shot, res: int, spp: int, seed: int,
-            aovs: str, image: bool = True) -> dict[str, np.ndarray]:
-    integrator = {"type": "aov", "aovs": aovs}
-    if image:
-        integrator["image"] = {"type": "path", "max_depth": 8, "hide_emitters": True}
+            integrator: dict) -> dict[str, np.ndarray]:
+    """The film's layers: ``image`` (RGBA) and each AOV's."""
     scene = {
         "type": "scene",
         "integrator": integrator,
         "sensor": {"type": "perspective", "fov": shot.hfov, "fov_axis": "x",
                    "to_world": mi.ScalarTransform4f().look_at(origin=[0, 0, 0], target=[0, 0, -1], up=[0, 1, 0]),
-                   "film": {"type": "hdrfilm", "width": res, "height": res, "rfilter": {"type": "box"}},
+                   "film": {"type": "hdrfilm", "width": res, "height": res, "rfilter": {"type": "box"},
+                            "pixel_format": "rgba"},
                    "sampler": {"type": "independent", "sample_count": spp, "seed": seed}},
         "env": {"type": "envmap", "filename": lighting.hdri, "scale": lighting.scale,
                 "to_world": mi.ScalarTransform4f().rotate(axis=[0, 1, 0], angle=lighting.rotation)},
@@ -197,7 +196,8 @@ def _render(mi, shapes: dict, lighting: StageLighting, shot: Shot, res: int, spp
         scene[f"light{i}"] = area_light_shape(mi, light_from_dict(light), np.zeros(3))
     loaded = mi.load_dict(scene)
     mi.render(loaded)
-    return {name: np.array(bitmap, dtype=np.float32) for name, bitmap in loaded.sensors()[0].film().bitmap().split()}
+    layers = loaded.sensors()[0].film().bitmap().split()
+    return {"image" if name == "<root>" else name: np.array(bitmap, dtype=np.float32) for name, bitmap in layers}
 
 
 def render_sample(seed: int, hdris: list[str], res: int = 256, spp: int = 64, lightings: int = 2,
@@ -205,7 +205,7 @@ def render_sample(seed: int, hdris: list[str], res: int = 256, spp: int = 64, li
     """A new person (deterministic for ``seed``) under ``lightings`` lightings drawn from ``hdris``: one stack
     each. With ``turn``, a sequence instead: one frame per entry, the person turned by that many more
     degrees, under the first lighting (fixed light, moving subject: video flicker is measured on it)."""
-    mi = mitsuba()
+    from .integrator import NAME, mi
     rng = np.random.default_rng(seed)
     person, look, shot = sample_person(rng), sample_look(rng), sample_shot(rng)
     albedo_map, rough_map = skin_textures(look, rng)
@@ -240,49 +240,51 @@ def render_sample(seed: int, hdris: list[str], res: int = 256, spp: int = 64, li
                 out[region] = shape
             return out
 
+        path_tracer = {"type": NAME, "max_depth": 8, "hide_emitters": True}
+        aov_only = {"type": "aov", "aovs": "aa:albedo"}
         for k, plan, extra_yaw in poses:
             render_seed = (seed * 7 + 2 * k) % 2 ** 32  # Mitsuba takes 32-bit seeds
             full = _render(mi, shapes(_materials(mi, look, albedo_map, rough_map, False), extra_yaw), plan, shot,
-                           res, spp, render_seed, "nn:sh_normal,pp:position")
-            diffuse = _render(mi, shapes(_materials(mi, look, albedo_map, rough_map, True), extra_yaw), plan, shot,
-                              res, spp, render_seed + 1, "aa:albedo")
-            if extra_yaw not in geometry:
+                           res, spp, render_seed, path_tracer)
+            if extra_yaw not in geometry:  # one seed for both: the same camera samples, the same coverage
+                albedo = _render(mi, shapes(_materials(mi, look, albedo_map, rough_map, True), extra_yaw), plan,
+                                 shot, res, spp, render_seed + 1, aov_only)
                 roughness = _render(mi, shapes(_roughness_materials(mi, look, rough_map), extra_yaw), plan, shot,
-                                    res, AOV_SPP, render_seed + 2, "aa:albedo", image=False)
-                geometry[extra_yaw] = _geometry(full, diffuse, roughness)
+                                    res, spp, render_seed + 1, aov_only)
+                geometry[extra_yaw] = _geometry(full, albedo, roughness)
             meta = {"seed": str(seed), "person": json.dumps(person.params), "look": json.dumps(look.to_dict()),
                     "shot": json.dumps(asdict(replace(shot, yaw=shot.yaw + extra_yaw))),
                     "lighting": json.dumps(asdict(plan)), **camera.to_metadata()}
             meta.update({"frame": str(k), "turn": str(extra_yaw)} if turn else {"lighting_index": str(k)})
-            stacks.append(_passes(full, diffuse, geometry[extra_yaw], plan, camera, res, meta))
+            stacks.append(_passes(full, geometry[extra_yaw], plan, camera, res, meta))
     return stacks
 
 
-def _geometry(full: dict, diffuse: dict, roughness: dict) -> dict[str, np.ndarray]:
+def _geometry(full: dict, albedo: dict, roughness: dict) -> dict[str, np.ndarray]:
+    """The lighting-independent passes. The AOV-only renders share their camera samples, so the roughness
+    render's coverage (its green) divides both; the path-traced AOVs are divided by that render's alpha."""
     alpha = full["image"][..., 3:4]
     cover = np.maximum(alpha, 1e-6)
-    # each AOV is divided by its own render's coverage (the renders sample pixels differently)
-    rough_cover = roughness["aa"][..., 1:2]
-    rough = np.where((alpha > 0) & (rough_cover > 0), roughness["aa"][..., :1] / np.maximum(rough_cover, 1e-6), 0)
-    diffuse_cover = diffuse["image"][..., 3:4]
+    aov_cover = roughness["aa"][..., 1:2]
+    valid = (alpha > 0) & (aov_cover > 0)
+    rough = np.where(valid, roughness["aa"][..., :1] / np.maximum(aov_cover, 1e-6), 0)
+    albedo = np.where(valid, albedo["aa"] / np.maximum(aov_cover, 1e-6), 0)
     n = full["nn"]
     n = np.where(alpha > 0, n / np.maximum(np.linalg.norm(n, axis=-1, keepdims=True), 1e-8), np.float32([0, 0, 1]))
     depth = np.where(alpha > 0, -full["pp"][..., 2:3] / cover, 0)
-    albedo = np.where((alpha > 0) & (diffuse_cover > 0), diffuse["aa"] / np.maximum(diffuse_cover, 1e-6), 0)
     return {"alpha": alpha, "normals": n.astype(np.float32), "depth": depth.astype(np.float32),
             "albedo": albedo.astype(np.float32), "roughness": np.clip(rough, 0, 1).astype(np.float32)}
 
 
-def _passes(full: dict, diffuse_only: dict, geometry: dict, plan: StageLighting, camera: Camera, res: int,
+def _passes(full: dict, geometry: dict, plan: StageLighting, camera: Camera, res: int,
             metadata: dict[str, str]) -> PassStack:
     alpha = geometry["alpha"]
     inside = alpha > 0
 
-    def unpremultiply(image: np.ndarray) -> np.ndarray:  # by the render's own coverage
-        cover = image[..., 3:4]
-        return np.where(inside & (cover > 0), image[..., :3] / np.maximum(cover, 1e-6), 0)
+    def unpremultiply(image: np.ndarray) -> np.ndarray:
+        return np.where(inside, image / np.maximum(alpha, 1e-6), 0)
 
-    relit, lambert = unpremultiply(full["image"]), unpremultiply(diffuse_only["image"])
+    relit, lambert = unpremultiply(full["image"][..., :3]), unpremultiply(full["diffuse"])
     albedo = geometry["albedo"]
     diffuse = np.where(albedo > 0.005, lambert / np.maximum(albedo, 0.005), 0)
     specular = relit - lambert  # so relit = albedo * diffuse + specular wherever albedo > 0.005

@@ -1,0 +1,65 @@
+"""The stage's split path tracer against Mitsuba's own: the same image, with its light split by first bounce."""
+import numpy as np
+import pytest
+
+pytest.importorskip("mitsuba")
+
+from relit import data  # noqa: E402
+
+RES, SPP, SEED = 24, 16, 3
+
+
+def _render(integrator: dict, bsdf: dict) -> dict[str, np.ndarray]:
+    from relit.stage.integrator import mi
+    scene = mi.load_dict({
+        "type": "scene", "integrator": integrator,
+        "sensor": {"type": "perspective", "fov": 30,
+                   "to_world": mi.ScalarTransform4f().look_at(origin=[0, 0, 4], target=[0, 0, 0], up=[0, 1, 0]),
+                   "film": {"type": "hdrfilm", "width": RES, "height": RES, "rfilter": {"type": "box"},
+                            "pixel_format": "rgba"},
+                   "sampler": {"type": "independent", "sample_count": SPP, "seed": SEED}},
+        "env": {"type": "envmap", "filename": str(data.hdri())},
+        "ball": {"type": "sphere", "bsdf": bsdf},
+        "floor": {"type": "rectangle", "bsdf": {"type": "diffuse"},  # interreflection, and a second bounce
+                  "to_world": mi.ScalarTransform4f().translate([0, -1, 0]).rotate([1, 0, 0], -90).scale(3)},
+    })
+    mi.render(scene)
+    return {name: np.array(b, np.float32) for name, b in scene.sensors()[0].film().bitmap().split()}
+
+
+def _split(bsdf: dict) -> dict[str, np.ndarray]:
+    from relit.stage.integrator import NAME
+    return _render({"type": NAME, "max_depth": 8, "hide_emitters": True}, bsdf)
+
+
+DIFFUSE = {"type": "diffuse", "reflectance": {"type": "rgb", "value": [0.6, 0.4, 0.3]}}
+GLOSSY = {"type": "roughconductor", "material": "none", "distribution": "ggx", "alpha": 0.3}
+BLEND = {"type": "blendbsdf", "weight": 0.3, "bsdf_0": DIFFUSE, "bsdf_1": GLOSSY}
+
+
+def test_the_image_is_mitsubas_path_tracer_sample_for_sample():
+    """Same seed, same samples: the image (and alpha) equal Mitsuba's ``path`` integrator's, and the AOVs
+    its ``aov`` integrator's, up to floating-point rounding (measured: at most 6e-8)."""
+    split = _split(BLEND)
+    path = _render({"type": "aov", "aovs": "nn:sh_normal,pp:position",
+                    "image": {"type": "path", "max_depth": 8, "hide_emitters": True}}, BLEND)
+    image, reference = split["<root>"], path["image"]
+    assert np.allclose(image, reference, rtol=1e-5, atol=1e-6)
+    for aov in ("nn", "pp"):
+        assert np.allclose(split[aov], path[aov], atol=1e-5)
+
+
+def test_light_is_split_by_the_first_bounce():
+    """All of a Lambertian ball's light is diffuse, none of a mirror-like metal's (though the floor it
+    reflects is diffuse: only the first bounce counts), and a blend lies between, summing to the image."""
+    diffuse = _split(DIFFUSE)
+    assert np.allclose(diffuse["diffuse"], diffuse["<root>"][..., :3], rtol=1e-5, atol=1e-7)
+    glossy = _split(GLOSSY)
+    p = glossy["pp"]  # the ball is the unit sphere; the floor touches it at y = -1
+    ball = (glossy["<root>"][..., 3] == 1) & (np.abs(np.linalg.norm(p, axis=2) - 1) < 1e-3) & (p[..., 1] > -0.7)
+    assert ball.sum() > 50 and (~ball & (glossy["<root>"][..., 3] == 1)).sum() > 50  # the ball and the floor
+    assert glossy["<root>"][ball, :3].mean() > 0.05 and np.abs(glossy["diffuse"][ball]).max() == 0
+    blend = _split(BLEND)
+    share = blend["diffuse"][ball].sum() / blend["<root>"][ball, :3].sum()
+    assert 0.3 < share < 0.99
+    assert (blend["diffuse"] <= blend["<root>"][..., :3] + 1e-6).all()
