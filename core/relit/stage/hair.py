@@ -15,6 +15,9 @@ POINTS_PER_STRAND = 10
 STRAND_RADIUS = 0.00012  # metres: thicker than real hair, so low resolutions still see strands
 FLYAWAY_SHARE = 0.006
 FACE_HALF_WIDTH = 0.075  # metres: hair does not fall in front of the face
+BROW_STRANDS = 550  # per brow, at the thickest
+BROW_SPAN = (-0.012, 0.030)  # metres from the eye's centre, toward the nose (-) and the temple (+)
+BROW_HEIGHT = 0.019  # metres above the eye's centre, at the arch
 
 
 def _scalp(person: Person) -> np.ndarray:
@@ -71,6 +74,48 @@ def strands(person: Person, look: Look, rng: np.random.Generator, count: int) ->
         p = np.where(scaled < 1, p / scaled, p)  # stay outside the head (which also moves them to the sides)
         points.append(p)
     return np.stack(points, axis=1).astype(np.float32)
+
+
+def eyebrows(person: Person, look: Look, rng: np.random.Generator) -> np.ndarray:
+    """(n, POINTS_PER_STRAND, 3) short strands on the brow ridge above each eye, lying along the skin:
+    rising near the nose, combed toward the temple further out, thinning at the tail."""
+    eyes = person.vertices[person.faces[person.region == REGIONS.index("eye_front")]].mean(axis=1)
+    skin = np.flatnonzero(person.region == REGIONS.index("skin"))
+    tri = person.vertices[person.faces[skin]]
+    centre = tri.mean(axis=1)
+    out = []
+    for side in (-1.0, 1.0):
+        mine = eyes[np.sign(eyes[:, 0]) == side]
+        if not len(mine):
+            continue
+        eye = mine.mean(axis=0)
+        s = ((centre[:, 0] - eye[0]) * side - BROW_SPAN[0]) / (BROW_SPAN[1] - BROW_SPAN[0])  # 0 at the nose end
+        arch = eye[1] + BROW_HEIGHT * (0.8 + 0.35 * np.sin(np.pi * np.clip(s, 0, 1) ** 0.8) - 0.25 * np.clip(s, 0, 1))
+        half = 0.0032 * (1 - 0.6 * np.clip(s, 0, 1)) * look.brow_thickness  # thinner toward the tail
+        band = skin[(s >= 0) & (s <= 1) & (np.abs(centre[:, 1] - arch) < half) & (centre[:, 2] > eye[2] - 0.012)]
+        if not len(band):
+            continue
+        count = int(BROW_STRANDS * look.brow_density)
+        t = person.vertices[person.faces[band]]
+        area = np.linalg.norm(np.cross(t[:, 1] - t[:, 0], t[:, 2] - t[:, 0]), axis=1)
+        pick = rng.choice(len(band), count, p=area / area.sum())
+        a, b = rng.uniform(size=(2, count, 1))
+        flip = (a + b) > 1
+        a, b = np.where(flip, 1 - a, a), np.where(flip, 1 - b, b)
+        roots = t[pick, 0] + a * (t[pick, 1] - t[pick, 0]) + b * (t[pick, 2] - t[pick, 0])
+        normals = person.normals[person.faces[band[pick]]].mean(axis=1)
+        normals /= np.linalg.norm(normals, axis=1, keepdims=True)
+        along = np.clip(((roots[:, 0] - eye[0]) * side - BROW_SPAN[0]) / (BROW_SPAN[1] - BROW_SPAN[0]), 0, 1)[:, None]
+        angle = np.radians(70 - 85 * along + rng.normal(0, 12, (count, 1)))  # up at the nose, out and down after
+        comb = np.concatenate([side * np.cos(angle), np.sin(angle), np.zeros_like(angle)], axis=1)
+        tangent = comb - np.sum(comb * normals, axis=1, keepdims=True) * normals
+        tangent /= np.maximum(np.linalg.norm(tangent, axis=1, keepdims=True), 1e-9)
+        length = rng.uniform(0.004, 0.007, (count, 1))
+        k = np.linspace(0, 1, POINTS_PER_STRAND)[None, :, None]
+        lift = 0.25 * np.sin(np.pi * k)  # off the skin and back onto it
+        points = roots[:, None] + length[:, None] * (tangent[:, None] * k + normals[:, None] * (0.02 + lift * 0.25))
+        out.append(points)
+    return np.concatenate(out).astype(np.float32) if out else np.zeros((0, POINTS_PER_STRAND, 3), np.float32)
 
 
 def write_curves(points: np.ndarray, path: str) -> None:

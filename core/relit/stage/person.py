@@ -1,4 +1,4 @@
-"""People from anny: a random phenotype and head pose, cropped to head and shoulders.
+"""People from anny: a random phenotype, facial expression and head pose, cropped to head and shoulders.
 
 Meshes are in metres in relit's frame (Y up, facing +Z), the head's bounding-box centre at the
 origin. Triangles keep anny's per-corner UVs (for MakeHuman's region masks) and a region label.
@@ -20,6 +20,16 @@ REGIONS = ("skin", "cloth", "eye_front", "eye_back", "mouth")
 _ANNY_LABELS = {"eye_front": ("eye_front.L", "eye_front.R"), "eye_back": ("eye_back.L", "eye_back.R"),
                 "mouth": ("mouth_cavity", "tongue", "eye_cavity.L", "eye_cavity.R")}
 POSE_BONES = {"neck01": 8.0, "neck02": 6.0, "head": 12.0}  # bone: max rotation in degrees
+# Facial expressions as anny's facial action units (ARKit's names): (probability, {unit: (low, high)}); one is
+# drawn, left/right units get a little asymmetry, and every face gets some eyelid and gaze variation.
+EXPRESSIONS = (
+    (0.30, {}),  # neutral
+    (0.30, {"mouthSmile": (0.3, 1.0), "cheekSquint": (0.2, 0.6), "eyeSquint": (0.0, 0.4), "jawOpen": (0.0, 0.2)}),
+    (0.15, {"jawOpen": (0.08, 0.3), "mouthFunnel": (0.0, 0.3), "mouthLowerDown": (0.0, 0.4)}),  # talking
+    (0.12, {"browInnerUp": (0.3, 0.9), "browOuterUp": (0.2, 0.7), "eyeWide": (0.0, 0.5), "jawOpen": (0.0, 0.15)}),
+    (0.13, {"browDown": (0.2, 0.7), "mouthFrown": (0.0, 0.5), "mouthPress": (0.0, 0.5), "eyeSquint": (0.0, 0.3)}),
+)
+ALWAYS = {"eyeBlink": (0.0, 0.15), "eyeLookUp": (0.0, 0.3), "eyeLookDown": (0.0, 0.3)}
 
 
 @dataclass
@@ -44,7 +54,7 @@ def _model():
         raise RelitError("the virtual light stage needs anny and torch: pip install 'relit[train]'") from None
     from anny.face_segmentation import get_face_segmentation_mask
     warnings.simplefilter("ignore", DeprecationWarning)
-    model = anny.Anny()
+    model = anny.Anny(facial_actions="all")
     labels = np.zeros(model.face_texture_coordinate_indices.shape[0], np.int8)  # skin
     for region, names in _ANNY_LABELS.items():
         labels[get_face_segmentation_mask(model, list(names)).numpy()] = REGIONS.index(region)
@@ -69,8 +79,25 @@ def vertex_normals(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
     return (normals / np.maximum(np.linalg.norm(normals, axis=1, keepdims=True), 1e-12)).astype(np.float32)
 
 
+def sample_expression(rng: np.random.Generator, labels: list[str]) -> dict[str, float]:
+    """Weights of anny's facial action units for one random expression (see EXPRESSIONS)."""
+    chance = np.array([p for p, _ in EXPRESSIONS])
+    units = {**EXPRESSIONS[int(rng.choice(len(EXPRESSIONS), p=chance / chance.sum()))][1], **ALWAYS}
+    weights = {}
+    for unit, (low, high) in units.items():
+        value = rng.uniform(low, high)
+        sides = [unit + "Left", unit + "Right"]
+        if all(name in labels for name in sides):
+            for name in sides:
+                weights[name] = float(np.clip(value + rng.normal(0, 0.08), 0, 1))
+        elif unit in labels:
+            weights[unit] = float(value)
+    return weights
+
+
 def sample_person(rng: np.random.Generator) -> Person:
-    """A random adult: anny phenotype (gender, age, muscle, weight, height, proportions) and a head pose."""
+    """A random adult: anny phenotype (gender, age, muscle, weight, height, proportions), a facial
+    expression and a head pose."""
     import torch
 
     model, faces, uvs, labels = _model()
@@ -79,6 +106,7 @@ def sample_person(rng: np.random.Generator) -> Person:
         "weight": rng.uniform(0.2, 0.85), "height": rng.uniform(0.3, 0.7), "proportions": rng.uniform(0.3, 0.7),
     }
     values = [phenotype.get(name, 0.5) for name in model.phenotype_labels]
+    expression = sample_expression(rng, list(model.facial_action_labels))
     pose = torch.eye(4, dtype=model.dtype)[None, None].expand(1, model.bone_count, 4, 4).clone()
     angles = {}
     bones = list(model.bone_labels)
@@ -87,7 +115,8 @@ def sample_person(rng: np.random.Generator) -> Person:
         angles[bone] = float(rng.uniform(-limit, limit))
         pose[0, bones.index(bone), :3, :3] = torch.tensor(_rotation(axis, angles[bone]), dtype=model.dtype)
     with torch.no_grad():
-        vertices = model(pose_parameters=pose, phenotype_kwargs=torch.tensor([values], dtype=model.dtype))["vertices"]
+        vertices = model(pose_parameters=pose, phenotype_kwargs=torch.tensor([values], dtype=model.dtype),
+                         facial_actions=expression)["vertices"]
     v = vertices[0].numpy().astype(np.float64)
     top = v[:, 2].max()
     keep = (v[faces][:, :, 2] > top - CROP_BELOW_TOP).all(axis=1)
@@ -103,4 +132,4 @@ def sample_person(rng: np.random.Generator) -> Person:
     v -= (v[head].min(axis=0) + v[head].max(axis=0)) / 2
     f = remap[f].astype(np.int32)
     return Person(v.astype(np.float32), f, uv, region, vertex_normals(v.astype(np.float32), f),
-                  {"phenotype": phenotype, "pose_degrees": angles})
+                  {"phenotype": phenotype, "pose_degrees": angles, "facial_actions": expression})

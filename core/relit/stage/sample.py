@@ -2,11 +2,11 @@
 
 Per lighting, one Mitsuba render (``relit.stage.integrator``): the image, the part of it whose first
 bounce was a diffuse lobe, and normals and positions as AOVs. Once per pose, two AOV-only renders of
-the same camera samples (so one coverage serves both) give the albedo (the effective diffuse albedo
-of each material) and the roughness. In linear Rec.709 (Mitsuba's RGB space), each unpremultiplied by
+the same camera samples (so one coverage serves both) give the albedo, and the roughness and
+specular strength (F0). In linear Rec.709 (Mitsuba's RGB space), each unpremultiplied by
 coverage: relit = image, diffuse = diffuse part / albedo, specular = image - diffuse part, so
-relit = albedo * diffuse + specular exactly; specular is the GGX sheen plus every other
-non-Lambertian part: eyes' highlights, and all of the hair's light (Mitsuba's hair BSDF has no
+relit = albedo * diffuse + specular exactly; specular is the GGX lobes (under dielectric Fresnel,
+as the engine shades them) and all of the hair's light (Mitsuba's hair BSDF has no
 diffuse lobe, so hair, as in a production renderer's AOVs, is specular; its albedo pass is its colour).
 """
 from __future__ import annotations
@@ -33,7 +33,10 @@ TARGET_RADIANCE = 0.5  # mean environment radiance is scaled to about this, then
 HAIR_STRANDS = 12000
 HAIR_ROUGHNESS = 0.3  # the hair BSDF's longitudinal roughness, written as the hair's roughness pass
 # regions of one constant roughness (skin has a map, cloth one value per look): how ``skin_mask`` tells them apart
-FIXED_ROUGHNESS = {"eye_front": 0.05, "eye_back": 0.05, "mouth": 0.3, "hair": HAIR_ROUGHNESS}
+FIXED_ROUGHNESS = {"eye_front": 0.02, "eye_back": 0.05, "mouth": 0.3, "hair": HAIR_ROUGHNESS}  # a glassy cornea
+# specular strength (F0) but skin's (per look): cornea and sclera (index 1.38), mucosa, fabric, keratin (1.55)
+F0 = {"eye_front": 0.025, "eye_back": 0.025, "mouth": 0.03, "cloth": 0.04, "hair": 0.046}
+SPECULAR_SHARE = 0.2  # of a material's BSDF samples, drawn from its GGX lobe
 
 
 @dataclass
@@ -123,10 +126,13 @@ def _placed(person: Person, shot: Shot) -> tuple[np.ndarray, np.ndarray, np.ndar
 
 
 def _materials(mi, look: Look, albedo_map: np.ndarray, rough_map: np.ndarray, diffuse_only: bool) -> dict:
-    """Full materials (Lambert blended with a GGX lobe of weight w), or their diffuse lobe alone.
+    """Full materials, or (for the albedo pass) their diffuse lobe alone.
 
-    The diffuse lobe of a blend reflects (1 - w) * albedo, so the diffuse-only material, and with it the
-    albedo pass, carries that effective albedo: then full - diffuse-only is exactly the GGX part.
+    A full material is the engine's model, Lambert of the albedo plus a GGX lobe under dielectric
+    Fresnel of reflectance F0 at normal incidence (a conductor of index eta(F0) and no absorption has
+    exactly a dielectric's reflection): relit = albedo * diffuse + specular with the albedo and
+    specular_strength passes as they are. Mitsuba has no additive BSDF, so it is a blend that draws
+    the lobe in SPECULAR_SHARE of the samples, each lobe scaled up by the inverse of its weight.
     """
     def tex(arr):
         return {"type": "bitmap", "bitmap": mi.Bitmap(np.ascontiguousarray(arr, dtype=np.float32)), "raw": True}
@@ -135,34 +141,39 @@ def _materials(mi, look: Look, albedo_map: np.ndarray, rough_map: np.ndarray, di
         albedo = np.asarray(albedo, np.float32) * scale
         return tex(albedo) if albedo.ndim == 3 else {"type": "rgb", "value": [float(x) for x in albedo]}
 
-    def plastic(albedo, weight: float, alpha):
+    def plastic(albedo, f0: float, alpha):
         if diffuse_only:
-            return {"type": "diffuse", "reflectance": reflectance(albedo, 1.0 - weight)}
-        glossy = {"type": "roughconductor", "material": "none", "distribution": "ggx", "alpha": alpha}
-        diffuse = {"type": "diffuse", "reflectance": reflectance(albedo, 1.0)}
-        return {"type": "blendbsdf", "weight": weight, "bsdf_0": diffuse, "bsdf_1": glossy}
+            return {"type": "diffuse", "reflectance": reflectance(albedo, 1.0)}
+        root = math.sqrt(f0)
+        glossy = {"type": "roughconductor", "distribution": "ggx", "alpha": alpha, "eta": (1 + root) / (1 - root),
+                  "k": 0.0, "specular_reflectance": 1.0 / SPECULAR_SHARE}
+        diffuse = {"type": "diffuse", "reflectance": reflectance(albedo, 1.0 / (1.0 - SPECULAR_SHARE))}
+        return {"type": "blendbsdf", "weight": SPECULAR_SHARE, "bsdf_0": diffuse, "bsdf_1": glossy}
 
     hair = ({"type": "diffuse", "reflectance": reflectance(look.hair_albedo(), 1.0)} if diffuse_only else
             {"type": "hair", "eumelanin": look.hair_eumelanin, "pheomelanin": look.hair_pheomelanin,
              "longitudinal_roughness": HAIR_ROUGHNESS})
     return {
-        "skin": plastic(albedo_map, look.skin_specular, tex(rough_map[..., None])),
-        "cloth": plastic(look.cloth, 0.03, look.cloth_roughness),
-        "eye_front": plastic(look.iris, 0.25, 0.05),
-        "eye_back": plastic([0.55, 0.5, 0.48], 0.25, 0.05),
-        "mouth": plastic([0.12, 0.03, 0.03], 0.05, 0.3),
+        "skin": plastic(albedo_map, look.skin_f0, tex(rough_map[..., None])),
+        "cloth": plastic(look.cloth, F0["cloth"], look.cloth_roughness),
+        "eye_front": plastic(look.iris, F0["eye_front"], FIXED_ROUGHNESS["eye_front"]),
+        "eye_back": plastic([0.55, 0.5, 0.48], F0["eye_back"], FIXED_ROUGHNESS["eye_back"]),
+        "mouth": plastic([0.12, 0.03, 0.03], F0["mouth"], FIXED_ROUGHNESS["mouth"]),
         "hair": hair,
     }
 
 
-def _roughness_materials(mi, look: Look, rough_map: np.ndarray) -> dict:
-    """Diffuse materials whose reflectance is (roughness, 1, 0): their albedo AOV's red is the roughness
-    pass filtered over each pixel like every other pass, and its green is that render's own coverage."""
-    skin = np.stack([rough_map, np.ones_like(rough_map), np.zeros_like(rough_map)], axis=-1)
+def _surface_materials(mi, look: Look, rough_map: np.ndarray) -> dict:
+    """Diffuse materials whose reflectance is (roughness, 1, F0): their albedo AOV gives the roughness and
+    specular_strength passes filtered over each pixel like every other pass, and (green) the render's
+    coverage."""
+    skin = np.stack([rough_map, np.ones_like(rough_map), np.full_like(rough_map, look.skin_f0)], axis=-1)
     values = {"skin": {"type": "bitmap", "bitmap": mi.Bitmap(np.ascontiguousarray(skin)), "raw": True},
-              "cloth": look.cloth_roughness, **FIXED_ROUGHNESS}
+              "cloth": (look.cloth_roughness, F0["cloth"]),
+              **{region: (rough, F0[region]) for region, rough in FIXED_ROUGHNESS.items()}}
     return {region: {"type": "diffuse", "reflectance": value if isinstance(value, dict) else
-                     {"type": "rgb", "value": [float(value), 1.0, 0.0]}} for region, value in values.items()}
+                     {"type": "rgb", "value": [float(value[0]), 1.0, float(value[1])]}}
+            for region, value in values.items()}
 
 
 def skin_mask(stack: PassStack) -> np.ndarray:
@@ -209,7 +220,7 @@ def render_sample(seed: int, hdris: list[str], res: int = 256, spp: int = 64, li
     rng = np.random.default_rng(seed)
     person, look, shot = sample_person(rng), sample_look(rng), sample_shot(rng)
     albedo_map, rough_map = skin_textures(look, rng)
-    hair = hair_mod.strands(person, look, rng, HAIR_STRANDS) if look.hair_length > 0 else None
+    hair = np.concatenate([hair_mod.strands(person, look, rng, HAIR_STRANDS), hair_mod.eyebrows(person, look, rng)])
     plans = [sample_lighting(rng, hdris, shot) for _ in range(lightings)]
     camera = Camera(shot.hfov)
     poses = [(k, plan, 0.0) for k, plan in enumerate(plans)] if not turn else \
@@ -228,7 +239,7 @@ def render_sample(seed: int, hdris: list[str], res: int = 256, spp: int = 64, li
                     if sel.any():
                         _write_ply(folder / f"{region}.ply", vertices, person.normals @ rot.T, person.faces[sel],
                                    person.uvs[sel])
-                if hair is not None and len(hair):
+                if len(hair):
                     hair_mod.write_curves(hair @ rot.T + offset, str(folder / "hair.txt"))
             out = {}
             for path in sorted(folder.iterdir()):
@@ -249,9 +260,9 @@ def render_sample(seed: int, hdris: list[str], res: int = 256, spp: int = 64, li
             if extra_yaw not in geometry:  # one seed for both: the same camera samples, the same coverage
                 albedo = _render(mi, shapes(_materials(mi, look, albedo_map, rough_map, True), extra_yaw), plan,
                                  shot, res, spp, render_seed + 1, aov_only)
-                roughness = _render(mi, shapes(_roughness_materials(mi, look, rough_map), extra_yaw), plan, shot,
-                                    res, spp, render_seed + 1, aov_only)
-                geometry[extra_yaw] = _geometry(full, albedo, roughness)
+                surface = _render(mi, shapes(_surface_materials(mi, look, rough_map), extra_yaw), plan, shot,
+                                  res, spp, render_seed + 1, aov_only)
+                geometry[extra_yaw] = _geometry(full, albedo, surface)
             meta = {"seed": str(seed), "person": json.dumps(person.params), "look": json.dumps(look.to_dict()),
                     "shot": json.dumps(asdict(replace(shot, yaw=shot.yaw + extra_yaw))),
                     "lighting": json.dumps(asdict(plan)), **camera.to_metadata()}
@@ -260,20 +271,21 @@ def render_sample(seed: int, hdris: list[str], res: int = 256, spp: int = 64, li
     return stacks
 
 
-def _geometry(full: dict, albedo: dict, roughness: dict) -> dict[str, np.ndarray]:
-    """The lighting-independent passes. The AOV-only renders share their camera samples, so the roughness
+def _geometry(full: dict, albedo: dict, surface: dict) -> dict[str, np.ndarray]:
+    """The lighting-independent passes. The AOV-only renders share their camera samples, so the surface
     render's coverage (its green) divides both; the path-traced AOVs are divided by that render's alpha."""
     alpha = full["image"][..., 3:4]
     cover = np.maximum(alpha, 1e-6)
-    aov_cover = roughness["aa"][..., 1:2]
+    aov_cover = surface["aa"][..., 1:2]
     valid = (alpha > 0) & (aov_cover > 0)
-    rough = np.where(valid, roughness["aa"][..., :1] / np.maximum(aov_cover, 1e-6), 0)
+    rough, f0 = (np.where(valid, surface["aa"][..., c:c + 1] / np.maximum(aov_cover, 1e-6), 0) for c in (0, 2))
     albedo = np.where(valid, albedo["aa"] / np.maximum(aov_cover, 1e-6), 0)
     n = full["nn"]
     n = np.where(alpha > 0, n / np.maximum(np.linalg.norm(n, axis=-1, keepdims=True), 1e-8), np.float32([0, 0, 1]))
     depth = np.where(alpha > 0, -full["pp"][..., 2:3] / cover, 0)
     return {"alpha": alpha, "normals": n.astype(np.float32), "depth": depth.astype(np.float32),
-            "albedo": albedo.astype(np.float32), "roughness": np.clip(rough, 0, 1).astype(np.float32)}
+            "albedo": albedo.astype(np.float32), "roughness": np.clip(rough, 0, 1).astype(np.float32),
+            "specular_strength": np.clip(f0, 0, 1).astype(np.float32)}
 
 
 def _passes(full: dict, geometry: dict, plan: StageLighting, camera: Camera, res: int,
@@ -293,7 +305,7 @@ def _passes(full: dict, geometry: dict, plan: StageLighting, camera: Camera, res
     background = view(latlong, camera, res, res, plan.rotation)
     composite = rgb + (1 - alpha) * background
     return PassStack(alpha=alpha, normals=geometry["normals"], depth=geometry["depth"], albedo=albedo,
-                     roughness=geometry["roughness"],
+                     roughness=geometry["roughness"], specular_strength=geometry["specular_strength"],
                      diffuse=diffuse.astype(np.float32), specular=specular.astype(np.float32),
                      relit=relit.astype(np.float32), composite=composite.astype(np.float32),
                      colourspace="Linear Rec.709 (sRGB)", metadata=metadata)
