@@ -134,7 +134,6 @@ def test_specular_follows_the_engines_model(stage):
     the engine shades it: the engine fed the exact passes and the recorded lighting gives the level of
     the path-traced specular pass on the skin."""
     from relit.colour import resolve_config
-    from relit.evaluate import _in_working
     from relit.stage.sample import skin_mask
     out, _ = stage
     config = resolve_config()
@@ -148,7 +147,7 @@ def test_specular_follows_the_engines_model(stage):
         plan = StageLighting(**json.loads(raw.metadata["lighting"]))
         if plan.lights:
             continue  # rig lights are close to the subject: its shadows, not the lobe, would dominate
-        s = _in_working(raw, config)
+        s = raw.to_working(config)
         lit = relight(s.replace(diffuse=None, specular=None, relit=None, composite=None), plan.to_lighting(),
                       Camera.from_metadata(s.metadata), config=config)
         from relit.colour import Image

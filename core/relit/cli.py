@@ -34,6 +34,7 @@ from .lighting import Environment, Lighting, PointLight, load_lights
 from .matting import refine_matte
 from .raster import rasterize, read_ply
 from .relight import OcclusionSettings, ShadowSettings, relight
+from .shading import ShadingModel
 from .sheet import contact_sheet
 
 log = logging.getLogger("relit")
@@ -101,6 +102,7 @@ def _relight(args: argparse.Namespace) -> None:
     if args.background:
         backgrounds = Sequence(args.background, inputs.frame_range if has_frame_token(args.background) else None)
     base = _lighting(args)  # parsed once: a bad light fails before any frame
+    shading = ShadingModel.load(args.shading_model) if args.shading or args.shading_model else None
 
     def work(frame: int | None, path: Path, out: Path) -> None:
         stack = read_passes(path)
@@ -120,7 +122,8 @@ def _relight(args: argparse.Namespace) -> None:
             write_image(env_path, estimate_from_background(Image(bg, "ACEScg", cfg), Camera(args.hfov)))
             lighting.environment = Environment(str(env_path), args.rotate, args.exposure)
         result = relight(stack, lighting, shadows=ShadowSettings(enabled=not args.no_shadows),
-                         background=bg, config=cfg, occlusion=OcclusionSettings(apply=args.occlusion))
+                         background=bg, config=cfg, occlusion=OcclusionSettings(apply=args.occlusion),
+                         shading=shading)
         write_passes(out, result, half=args.half)
 
     _each_frame(inputs, args.output, args.overwrite, "relight", work)
@@ -207,9 +210,15 @@ def _stage_sheet(args: argparse.Namespace) -> None:
 def _train(args: argparse.Namespace) -> None:
     try:
         from .train.loop import TrainSettings, export, train
+        from .train.shading import ShadingSettings, train_shading
     except ImportError as exc:
         raise RelitError(f"training needs the train extra (pip install relit[train]): {exc}") from None
-    if args.train_command == "passes":
+    if args.train_command == "shading":
+        settings = ShadingSettings(steps=args.steps, batch=args.batch, res=args.res, lr=args.lr, seed=args.seed,
+                                   threads=args.threads)
+        model = PassesModel.load(Path(args.model) if args.model else None)
+        print(f"wrote {train_shading(args.data, args.out, settings, model)}")
+    elif args.train_command == "passes":
         if bool(args.real) != bool(args.teacher):
             raise RelitError("--real and --teacher go together (real portraits and their teacher mattes)")
         settings = TrainSettings(steps=args.steps, batch=args.batch, res=args.res, lr=args.lr, seed=args.seed,
@@ -302,6 +311,9 @@ def parser() -> argparse.ArgumentParser:
                    help="no shadows from lights or from the HDRI's key lights (the exact unshadowed convolution)")
     s.add_argument("--occlusion", action="store_true",
                    help="darken the HDRI's diffuse light by the occlusion pass (always written)")
+    s.add_argument("--shading", action="store_true",
+                   help="refine the engine's light with the shading network (Total Relighting's last stage)")
+    s.add_argument("--shading-model", help="shading ONNX model (implies --shading; default: the shipped one)")
     s.add_argument("--half", action="store_true", help="half-float EXR")
     s.add_argument("--overwrite", action="store_true", help="redo frames whose output exists (default: skip them)")
     s.set_defaults(func=_relight)
@@ -340,7 +352,18 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--teacher", help="their teacher mattes, <stem>.png (scripts/teacher_mattes.py)")
     r.add_argument("--retinex", type=float, default=1.0, help="weight of the smooth-shading prior on real crops")
     r.set_defaults(func=_train)
-    r = train.add_parser("export", help="write the ONNX model and its card from a checkpoint")
+    r = train.add_parser("shading", help="train the shading network on the passes network's output (resumes)")
+    r.add_argument("--data", required=True, help="a `relit stage render` folder (people lit two ways)")
+    r.add_argument("--out", required=True, help="checkpoint folder (its cache/ holds the engine's inputs)")
+    r.add_argument("--steps", type=int, default=3000, help="total steps (a rerun with more continues)")
+    r.add_argument("--batch", type=int, default=16)
+    r.add_argument("--res", type=int, default=128, help="training crop, pixels")
+    r.add_argument("--lr", type=float, default=2e-3)
+    r.add_argument("--seed", type=int, default=0)
+    r.add_argument("--threads", type=int, default=0, help="torch threads (default: torch's choice)")
+    r.add_argument("--model", help="the passes ONNX model whose output it refines (default: the shipped one)")
+    r.set_defaults(func=_train)
+    r = train.add_parser("export", help="write the ONNX model and its card from a passes or shading checkpoint")
     r.add_argument("checkpoint")
     r.add_argument("-o", "--output", required=True, help=".onnx (the card is written beside it as .json)")
     r.add_argument("--internal", type=int, default=192,

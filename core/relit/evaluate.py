@@ -44,15 +44,6 @@ def _lighting(stack: PassStack) -> StageLighting:
         raise RelitError("not a virtual-light-stage sample (no lighting metadata)") from None
 
 
-def _in_working(stack: PassStack, config) -> PassStack:
-    """Colour passes converted to the working space, where the engine and the network's albedo live."""
-    colour = {name: Image(getattr(stack, name), stack.colourspace, config).to_working().pixels
-              for name in ("albedo", "relit", "composite") if getattr(stack, name) is not None}
-    out = stack.replace(**colour)
-    out.colourspace = Image(np.zeros((1, 1, 3)), stack.colourspace, config).to_working().colourspace
-    return out
-
-
 def _exact(stack: PassStack) -> PassStack:
     """A stage sample's exact passes, without its lighting's images: what the engine is fed as truth."""
     return stack.replace(diffuse=None, specular=None, relit=None, composite=None)
@@ -83,7 +74,7 @@ def evaluate(folder: str | Path, model: PassesModel | None = None, limit: int | 
             sums[(table, method, metric)].append(value)
 
     for group in tqdm(people, desc="eval", unit="person"):
-        stacks = [_in_working(read_passes(folder / e["file"]), config) for e in group]
+        stacks = [read_passes(folder / e["file"]).to_working(config) for e in group]
         predictions = []
         for gt in stacks:
             photo = Image(gt.composite, gt.colourspace, config)
@@ -151,7 +142,7 @@ def evaluate_sequences(folder: str | Path, model: PassesModel | None = None) -> 
     model = model or PassesModel.load()
     sums: dict[tuple[str, str, str], list[float]] = defaultdict(list)
     for seq in tqdm(sequences, desc="sequences", unit="sequence"):
-        gts = [_in_working(read_passes(f), config) for f in sorted(seq.glob("frame.*.exr"))]
+        gts = [read_passes(f).to_working(config) for f in sorted(seq.glob("frame.*.exr"))]
         lighting, camera = _lighting(gts[0]).to_lighting(), Camera.from_metadata(gts[0].metadata)
         temporal = TemporalPasses(model)
         runs = {"per-frame": [], "temporal": []}

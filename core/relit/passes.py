@@ -9,7 +9,9 @@ from dataclasses import dataclass, field, fields
 from typing import Iterator
 
 import numpy as np
+import PyOpenColorIO as ocio
 
+from .colour import Image, resolve_config, working_space
 from .errors import RelitError
 from .vectors import length
 
@@ -120,6 +122,15 @@ class PassStack:
             if err > UNIT_TOLERANCE:
                 raise RelitError(f"normals are not unit length (max |len-1| = {err:.3g} > {UNIT_TOLERANCE}); "
                                  "expected camera-space unit vectors in normals.X/Y/Z")
+
+    def to_working(self, config: ocio.Config | None = None) -> "PassStack":
+        """The stack with its colour passes converted (OCIO) to the config's working space."""
+        config = resolve_config(config)
+        colour = {spec.name: Image(getattr(self, spec.name), self.colourspace, config).to_working().pixels
+                  for spec in PASSES if spec.colour and getattr(self, spec.name) is not None}
+        out = self.replace(**colour)
+        out.colourspace = working_space(config)
+        return out
 
     def replace(self, **passes: np.ndarray | None) -> "PassStack":
         current = {f.name: getattr(self, f.name) for f in fields(self)}

@@ -20,6 +20,7 @@ from .errors import RelitError
 from .lighting import AreaLight, DirectionalLight, Light, Lighting, PointLight, SpotLight
 from .lightmaps import bilinear, ggx_d, smith_g1
 from .passes import PassStack
+from .shading import ShadingModel, refine_light
 from .vectors import dot, length, normalize
 
 DEFAULT_ROUGHNESS = 0.45  # skin: a broad sheen
@@ -318,19 +319,23 @@ def _shadow_rays(light: Light, p: np.ndarray) -> list[tuple[np.ndarray, np.ndarr
 
 def relight(stack: PassStack, lighting: Lighting, camera: Camera | None = None,
             background: np.ndarray | None = None, shadows: ShadowSettings | None = None,
-            config: ocio.Config | None = None, occlusion: OcclusionSettings | None = None) -> PassStack:
+            config: ocio.Config | None = None, occlusion: OcclusionSettings | None = None,
+            shading: ShadingModel | None = None) -> PassStack:
     """Add ``diffuse``, ``specular``, ``relit`` (needs albedo), ``composite`` (needs a background) and,
     under an environment, ``occlusion`` (the visible fraction of each pixel's hemisphere).
 
     Image-space work (shadow rays, occlusion) runs first on the whole frame; the per-pixel shading
-    then runs in chunks on every core (numpy releases the GIL in its kernels).
+    then runs in chunks on every core (numpy releases the GIL in its kernels). With ``shading`` (needs
+    albedo), the shading network refines the engine's diffuse and specular light before relit and the
+    composite are made from them.
     """
     stack.require("normals")
     stack.check_normals()
     if lighting.environment is None and not lighting.lights:
         raise RelitError("no lighting: give an environment and/or lights")
-    if background is not None and stack.albedo is None:
-        raise RelitError("a composite needs the albedo pass")
+    for needed, what in ((background, "a composite"), (shading, "the shading network")):
+        if needed is not None and stack.albedo is None:
+            raise RelitError(f"{what} needs the albedo pass")
     camera = camera or Camera.from_metadata(stack.metadata)
     shadows = shadows or ShadowSettings()
     occlusion = occlusion or OcclusionSettings()
@@ -413,6 +418,11 @@ def relight(stack: PassStack, lighting: Lighting, camera: Camera | None = None,
         return out
 
     passes.update(diffuse=full(diffuse), specular=full(specular))
+    if shading is not None:
+        passes["diffuse"], passes["specular"] = refine_light(
+            alpha[..., None], stack.normals, stack.albedo, stack.roughness, passes["diffuse"], passes["specular"],
+            stack.colourspace, config, shading)
+        metadata["shading"] = f"relit shading network {shading.version}"
     if stack.albedo is not None:
         passes["relit"] = stack.albedo * passes["diffuse"] + passes["specular"]
         if background is not None:

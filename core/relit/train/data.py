@@ -40,6 +40,18 @@ def sample_array(path: Path) -> np.ndarray:
     return arr.transpose(2, 0, 1).astype(np.float16)
 
 
+def manifest_entries(folder: Path, split: str, limit: int | None = None) -> list[dict]:
+    """The manifest's samples of one split whose files exist (the first ``limit``)."""
+    manifest = folder / "manifest.json"
+    if not manifest.is_file():
+        raise RelitError("no manifest.json: render with `relit stage render` first", folder)
+    entries = [e for e in json.loads(manifest.read_text())["samples"] if e["split"] == split]
+    entries = [e for e in entries if (folder / e["file"]).is_file()][: limit or None]
+    if not entries:
+        raise RelitError(f"no {split} samples in the manifest", manifest)
+    return entries
+
+
 @dataclass
 class StageData:
     samples: torch.Tensor  # (N, 11, H, W) float16
@@ -49,13 +61,7 @@ class StageData:
     @classmethod
     def load(cls, folder: str | Path, split: str, limit: int | None = None) -> "StageData":
         folder = Path(folder)
-        manifest = folder / "manifest.json"
-        if not manifest.is_file():
-            raise RelitError("no manifest.json: render with `relit stage render` first", folder)
-        entries = [e for e in json.loads(manifest.read_text())["samples"] if e["split"] == split]
-        entries = [e for e in entries if (folder / e["file"]).is_file()][: limit or None]
-        if not entries:
-            raise RelitError(f"no {split} samples in the manifest", manifest)
+        entries = manifest_entries(folder, split, limit)
         arrays, by_identity = [], defaultdict(list)
         for i, entry in enumerate(tqdm(entries, desc=f"load {split}", unit="file", leave=False)):
             arrays.append(sample_array(folder / entry["file"]))

@@ -182,15 +182,27 @@ def train(data_dir: str | Path, out_dir: str | Path, settings: TrainSettings) ->
 
 
 def export(checkpoint: str | Path, output: str | Path, internal: int, version: str) -> dict:
-    """Write the ONNX model and its card (recipe: data, seed, steps, final losses)."""
+    """Write the ONNX model and its card (recipe: data, seed, steps, final losses) of a passes or a
+    shading checkpoint."""
     checkpoint, output = Path(checkpoint), Path(output)
     if not checkpoint.is_file():
         raise RelitError("no such checkpoint", checkpoint)
     state = torch.load(checkpoint, weights_only=False)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    if state.get("kind") == "shading":
+        from .shading import export_shading
+        card = export_shading(state, output, internal, version)
+    else:
+        card = _export_passes(state, output, internal, version)
+    with atomic_path(output.with_suffix(".json")) as tmp:
+        tmp.write_text(json.dumps(card, indent=1) + "\n")
+    return card
+
+
+def _export_passes(state: dict, output: Path, internal: int, version: str) -> dict:
     net = PassesNet(tuple(state["widths"]))
     net.load_state_dict(state["model"])
     net.eval()
-    output.parent.mkdir(parents=True, exist_ok=True)
     example = (torch.zeros(1, 3, 64, 64), torch.full((1, 1, 64, 64), 0.5))
     axes = {"image": {2: "height", 3: "width"}, "matte": {2: "height", 3: "width"}}
     axes.update({name: {2: "height", 3: "width"} for name in OUTPUTS})
@@ -198,12 +210,9 @@ def export(checkpoint: str | Path, output: str | Path, internal: int, version: s
         warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation notice
         torch.onnx.export(net, example, str(tmp), input_names=["image", "matte"], output_names=list(OUTPUTS),
                           dynamic_axes=axes, opset_version=17, dynamo=False)
-    card = {"version": version, "internal": internal, "inputs": {"image": "relit.estimate.normalise(linear Rec.709)",
-                                                                  "matte": "user matte in [0, 1], or 0.5 for none"},
+    return {"version": version, "internal": internal, "inputs": {"image": "relit.estimate.normalise(linear Rec.709)",
+                                                                 "matte": "user matte in [0, 1], or 0.5 for none"},
             "outputs": {k: n for k, n in OUTPUTS.items()}, "widths": state["widths"], "steps": state["step"],
             "training": state["settings"], "earlier_training": state.get("earlier", []), "data": state["data"],
             "final_losses": {k: round(v, 5) for k, v in (state["history"][-1] if state["history"] else {}).items()},
             "parameters": int(sum(np.prod(p.shape) for p in state["model"].values() if p.dtype.is_floating_point))}
-    with atomic_path(output.with_suffix(".json")) as tmp:
-        tmp.write_text(json.dumps(card, indent=1) + "\n")
-    return card
