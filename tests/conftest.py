@@ -53,3 +53,18 @@ def stage_sequence(tmp_path_factory):
     manifest = render_stage(out, count=1, res=48, spp=8, seed=3, hdri_dir=data.path(""), workers=1,
                             turn=(0.0, 3.0, 6.0))
     return out, manifest
+
+
+@pytest.fixture
+def stage_validation(stage, tmp_path):
+    """A copy of the ``stage`` folder whose second person is relabelled validation (for ``relit eval``)."""
+    import json
+    import shutil
+    folder, _ = stage
+    work = tmp_path / "stage"
+    shutil.copytree(folder, work)
+    manifest = json.loads((work / "manifest.json").read_text())
+    for sample in manifest["samples"]:
+        sample["split"] = "validation" if sample["identity"] == 1 else "train"
+    (work / "manifest.json").write_text(json.dumps(manifest))
+    return work

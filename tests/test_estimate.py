@@ -97,16 +97,9 @@ def test_passes_cli_errors(tmp_path):
     assert result.returncode == 1 and "none.json: no model card" in result.stderr
 
 
-def test_eval_prints_every_table_with_its_baselines(stage, tmp_path):
+def test_eval_prints_every_table_with_its_baselines(stage_validation, tmp_path):
     """On two rendered people (one relabelled validation): every table, method and metric is there."""
-    folder, _ = stage
-    work = tmp_path / "stage"
-    shutil.copytree(folder, work)
-    manifest = json.loads((work / "manifest.json").read_text())  # a copy: the fixture is shared
-    for sample in manifest["samples"]:
-        sample["split"] = "validation" if sample["identity"] == 1 else "train"
-    (work / "manifest.json").write_text(json.dumps(manifest))
-    result = relit("eval", work, "--json", tmp_path / "eval.json")
+    result = relit("eval", stage_validation, "--json", tmp_path / "eval.json")
     assert result.returncode == 0, result.stderr
     tables = json.loads((tmp_path / "eval.json").read_text())
     assert set(tables) == {"alpha", "normals (skin)", "normals (subject)", "albedo", "relit",

@@ -89,3 +89,13 @@ def test_the_cli_relights_with_the_shading_network(trained, tmp_path, sphere, ca
                  str(tmp_path / "missing.onnx"), "-o", str(tmp_path / "out2.exr")]) == 1
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "missing.onnx" in err and "shading network" in err
+
+
+def test_eval_reports_the_shading_network_beside_the_engine(trained, stage_validation, tmp_path):
+    from relit.evaluate import evaluate
+    _, out, _ = trained
+    export(out / CHECKPOINT, tmp_path / "shading.onnx", internal=64, version="test")
+    tables = evaluate(stage_validation, shading=ShadingModel.load(tmp_path / "shading.onnx"))
+    for table in ("relit", "reconstruction (own lighting)"):
+        assert {"network", "network + shading network", "exact passes + shading network"} <= set(tables[table])
+        assert all(np.isfinite(v) for v in tables[table]["network + shading network"].values())

@@ -233,7 +233,9 @@ def _eval(args: argparse.Namespace) -> None:
     from .evaluate import evaluate, evaluate_real, evaluate_sequences, format_tables
     model = PassesModel.load(Path(args.model) if args.model else None)
     what = "sequences" if args.sequences else "validation split"
-    results = evaluate_sequences(args.data, model) if args.sequences else evaluate(args.data, model, args.limit)
+    shading = ShadingModel.load(args.shading_model) if args.shading_model else None
+    results = evaluate_sequences(args.data, model) if args.sequences else \
+        evaluate(args.data, model, args.limit, shading=shading)
     if args.real:
         results.update(evaluate_real(args.real, args.teacher or args.real, model))
     print(f"{args.data}: {what}, model {model.path.name} ({model.version})" + format_tables(results))
@@ -377,6 +379,7 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--limit", type=int, help="at most this many validation people")
     s.add_argument("--sequences", action="store_true",
                    help="DATA holds stage sequences (seqNNNN/): per-frame vs temporal inference, flicker")
+    s.add_argument("--shading-model", help="also: relighting with this shading network (ONNX)")
     s.add_argument("--real", help="also: alpha on these real portraits against --teacher mattes (<stem>.png)")
     s.add_argument("--teacher", help="teacher mattes for --real (default: beside the photos)")
     s.add_argument("--json", help="also write the results as JSON")

@@ -25,6 +25,7 @@ from .matting import refine_alpha
 from .metrics import angular_error, matte_errors, psnr, scale_invariant_mse, ssim
 from .passes import PassStack
 from .relight import relight
+from .shading import ShadingModel
 from .stage.sample import StageLighting, skin_mask
 
 THRESHOLDS = (11.25, 22.5, 30.0)
@@ -50,9 +51,10 @@ def _exact(stack: PassStack) -> PassStack:
 
 
 def evaluate(folder: str | Path, model: PassesModel | None = None, limit: int | None = None,
-             relight_pairs: bool = True) -> dict[str, dict[str, dict[str, float]]]:
+             relight_pairs: bool = True, shading: ShadingModel | None = None) -> dict[str, dict[str, dict[str, float]]]:
     """{table: {method: {metric: mean over samples}}} on the validation split of a stage folder (with
-    the matte refinement's row when the matting extra is installed)."""
+    the matte refinement's row when the matting extra is installed, and the shading network's rows
+    when one is given)."""
     folder = Path(folder)
     manifest = folder / "manifest.json"
     if not manifest.is_file():
@@ -118,8 +120,12 @@ def evaluate(folder: str | Path, model: PassesModel | None = None, limit: int | 
                     depth=None, roughness=None, diffuse=None, specular=None, relit=None, composite=None),
             }
             camera = Camera.from_metadata(gt.metadata)
-            for method, stack in candidates.items():
-                lit = relight(stack, target, camera, config=config).relit
+            runs = [(method, stack, None) for method, stack in candidates.items()]
+            if shading is not None:
+                runs += [("network + shading network", candidates["network"], shading),
+                         ("exact passes + shading network", candidates["exact passes (engine bound)"], shading)]
+            for method, stack, net in runs:
+                lit = relight(stack, target, camera, config=config, shading=net).relit
                 add(table, method, PSNR=psnr(lit, gt.relit, subject), SSIM=ssim(lit, gt.relit, subject))
     return _means(sums)
 
