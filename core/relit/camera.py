@@ -43,17 +43,20 @@ class Camera:
         return x[None, :], y[:, None]
 
     def view_vectors(self, height: int, width: int, where: np.ndarray | None = None) -> np.ndarray:
-        """Unit vectors from the surface toward the eye: (H, W, 3), or (M, 3) for the pixels ``where`` is True."""
-        shape = (height, width) if where is None else (int(np.count_nonzero(where)),)
+        """Unit vectors from the surface toward the eye: (H, W, 3), or (M, 3) at the M flat pixel indices
+        ``where`` (row * width + column) holds."""
+        shape = (height, width) if where is None else (len(where),)
         if self.orthographic:
             return np.broadcast_to(np.float32([0, 0, 1]), shape + (3,))
         x, y = self._ndc(height, width)
-        if where is not None:
-            rows, cols = np.nonzero(where)
-            x, y = x[0, cols], y[rows, 0]
         s = self._scale()
-        d = np.stack(np.broadcast_arrays(-x * s, -y * s * height / width, np.float32(1)), -1)
-        return normalize(d)
+        x, y = -x[0] * s, -y[:, 0] * (s * height / width)  # the direction's x and y per column and row (z = 1)
+        if where is None:
+            return normalize(np.stack(np.broadcast_arrays(x[None, :], y[:, None], np.float32(1)), -1))
+        rows, cols = np.divmod(where, width)
+        vx, vy = np.take(x, cols), np.take(y, rows)
+        inv = 1 / np.sqrt(1 + vx * vx + vy * vy)
+        return np.stack([vx * inv, vy * inv, inv], -1)
 
     def positions(self, depth: np.ndarray) -> np.ndarray:
         """(H, W, 3) camera-space points from a (H, W) or (H, W, 1) z-depth."""

@@ -13,12 +13,9 @@ from .errors import RelitError
 from .io import read_image
 from .lighting import Environment
 from .lightmaps import (
-    SPECULAR_OCT,
     LightMaps,
     bilinear,
-    gather,
     latlong_directions,
-    oct_taps,
     resize_latlong,
     rotate_y,
     sample_latlong,
@@ -58,7 +55,7 @@ def irradiance_latlong(env: Environment, height: int = 128, config: ocio.Config 
     interactive relight looks up at the normal turned by -rotation (relit's exact convolution, sampled)."""
     maps = light_maps(Environment(env.path, colourspace=env.colourspace), config)
     dirs, _ = latlong_directions(2 * height, height)
-    flat = gather(maps.diffuse, oct_taps(dirs.reshape(-1, 3), SPECULAR_OCT))
+    flat = maps.irradiance(dirs.reshape(-1, 3))
     return flat.reshape(height, 2 * height, 3).astype(np.float32)
 
 

@@ -55,6 +55,15 @@ PASS_BY_NAME: dict[str, PassSpec] = {p.name: p for p in PASSES}
 UNIT_TOLERANCE = 1e-2  # normals from half-float EXRs are unit length to ~1e-3; larger drift means bad data
 
 
+def check_unit_normals(n: np.ndarray) -> None:
+    """(M, 3) normals must be unit length: a clear error for anything else (a wrong layer, bad data)."""
+    if n.size:
+        err = float(np.abs(length(n) - 1.0).max())
+        if err > UNIT_TOLERANCE:
+            raise RelitError(f"normals are not unit length (max |len-1| = {err:.3g} > {UNIT_TOLERANCE}); "
+                             "expected camera-space unit vectors in normals.X/Y/Z")
+
+
 @dataclass
 class PassStack:
     """Per-frame passes, each (H, W, C) float32 or None. Colour passes are in ``colourspace``."""
@@ -117,11 +126,7 @@ class PassStack:
         n = self.normals.reshape(-1, 3)
         if self.alpha is not None:  # integer indices: several times faster than a boolean mask here
             n = np.take(n, np.flatnonzero(self.alpha[:, :, 0] > 0), axis=0)
-        if n.size:
-            err = float(np.abs(length(n) - 1.0).max())
-            if err > UNIT_TOLERANCE:
-                raise RelitError(f"normals are not unit length (max |len-1| = {err:.3g} > {UNIT_TOLERANCE}); "
-                                 "expected camera-space unit vectors in normals.X/Y/Z")
+        check_unit_normals(n)
 
     def to_working(self, config: ocio.Config | None = None) -> "PassStack":
         """The stack with its colour passes converted (OCIO) to the config's working space."""

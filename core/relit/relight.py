@@ -19,7 +19,7 @@ from .environment import light_maps
 from .errors import RelitError
 from .lighting import AreaLight, DirectionalLight, Light, Lighting, PointLight, SpotLight
 from .lightmaps import bilinear, ggx_d, smith_g1
-from .passes import PassStack
+from .passes import PassStack, check_unit_normals
 from .shading import ShadingModel, refine_light
 from .vectors import dot, length, normalize
 
@@ -91,6 +91,12 @@ def shadow_visibility(light: Light, points: np.ndarray, mask: np.ndarray, camera
                       settings: ShadowSettings) -> np.ndarray:
     """Visibility of a light at the pixels ``mask`` selects (M,): screen-space rays marched through
     the depth at a reduced resolution, averaged over the light's shadow samples, then interpolated."""
+    return at_pixels([shadow_map(light, points, mask, camera, settings)], mask.shape, np.flatnonzero(mask))[0]
+
+
+def shadow_map(light: Light, points: np.ndarray, mask: np.ndarray, camera: Camera,
+               settings: ShadowSettings) -> np.ndarray:
+    """``shadow_visibility`` at the reduced resolution the rays are marched at (1 off the subject)."""
     h, w = mask.shape
     stride = max(1, math.ceil(max(h, w) / settings.max_resolution))
     sub_points = points[::stride, ::stride]
@@ -104,7 +110,7 @@ def shadow_visibility(light: Light, points: np.ndarray, mask: np.ndarray, camera
         visible += _march(p, d, dist, depth, camera, settings)
     vis = np.ones(sub_mask.shape, np.float32)
     vis[sub_mask] = visible / len(rays)
-    return vis[mask] if stride == 1 else _upsample_at(vis, mask)
+    return vis
 
 
 def _march(p: np.ndarray, d: np.ndarray, dist: np.ndarray, depth: np.ndarray, camera: Camera,
@@ -139,6 +145,12 @@ def ambient_occlusion(points: np.ndarray, normals: np.ndarray, mask: np.ndarray,
     form (Jimenez et al. 2016, "Practical real-time strategies for accurate indirect occlusion").
     Only occluders the camera sees count, as with screen-space shadows.
     """
+    return at_pixels([occlusion_map(points, normals, mask, camera, settings)], mask.shape, np.flatnonzero(mask))[0]
+
+
+def occlusion_map(points: np.ndarray, normals: np.ndarray, mask: np.ndarray, camera: Camera,
+                  settings: OcclusionSettings) -> np.ndarray:
+    """``ambient_occlusion`` at the reduced resolution its horizons are searched at (1 off the subject)."""
     h, w = mask.shape
     stride = max(1, math.ceil(max(h, w) / settings.max_resolution))
     pts, sub_mask = points[::stride, ::stride], mask[::stride, ::stride]
@@ -182,7 +194,7 @@ def ambient_occlusion(points: np.ndarray, normals: np.ndarray, mask: np.ndarray,
         total += n_len * arc
     ao = np.ones((sh, sw), np.float32)
     ao[sub_mask] = np.clip(total / settings.slices, 0, 1)
-    return ao[mask] if stride == 1 else _upsample_at(ao, mask)
+    return ao
 
 
 def multi_bounce(ao: np.ndarray, albedo: np.ndarray) -> np.ndarray:
@@ -194,13 +206,23 @@ def multi_bounce(ao: np.ndarray, albedo: np.ndarray) -> np.ndarray:
     return np.maximum(ao, ((a * ao + b) * ao + c) * ao)
 
 
-def _upsample_at(img: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """Bilinear values of a low-resolution (h, w) image at the full-resolution pixels ``mask`` selects (M,)."""
-    rows, cols = np.nonzero(mask)
-    sh, sw = img.shape
-    y = (rows + 0.5) * (sh / mask.shape[0]) - 0.5
-    x = (cols + 0.5) * (sw / mask.shape[1]) - 0.5
-    return bilinear(img[..., None], y, x)[:, 0].astype(np.float32)
+def at_pixels(maps: list[np.ndarray], shape: tuple[int, int], where: np.ndarray) -> list[np.ndarray]:
+    """Each reduced-resolution (h, w) map's values (M,) at the full-resolution (``shape``) pixels with flat
+    indices ``where``: bilinear, one look-up for all the maps of a size; exact where no reduction was made."""
+    out: list[np.ndarray | None] = [None] * len(maps)
+    for size in {m.shape for m in maps}:
+        group = [i for i, m in enumerate(maps) if m.shape == size]
+        stack = np.stack([maps[i] for i in group], -1)
+        if size == shape:
+            values = np.take(stack.reshape(-1, len(group)), where, axis=0)
+        else:
+            rows, cols = np.divmod(where, shape[1])
+            y = (rows + 0.5) * (size[0] / shape[0]) - 0.5
+            x = (cols + 0.5) * (size[1] / shape[1]) - 0.5
+            values = bilinear(stack, y, x).astype(np.float32)
+        for k, i in enumerate(group):
+            out[i] = np.ascontiguousarray(values[:, k])
+    return out
 
 
 def _ggx_specular(n: np.ndarray, v: np.ndarray, l: np.ndarray, alpha: np.ndarray, f0: np.ndarray) -> np.ndarray:
@@ -330,7 +352,6 @@ def relight(stack: PassStack, lighting: Lighting, camera: Camera | None = None,
     composite are made from them.
     """
     stack.require("normals")
-    stack.check_normals()
     if lighting.environment is None and not lighting.lights:
         raise RelitError("no lighting: give an environment and/or lights")
     for needed, what in ((background, "a composite"), (shading, "the shading network")):
@@ -349,14 +370,12 @@ def relight(stack: PassStack, lighting: Lighting, camera: Camera | None = None,
         return np.take(image.reshape(h * w, -1), where, axis=0)
 
     count = len(where)
-    px = {
-        "n": at(stack.normals),
-        "v": np.ascontiguousarray(camera.view_vectors(h, w, mask)),
-        "rough": at(stack.roughness)[:, 0] if stack.roughness is not None
-        else np.full(count, DEFAULT_ROUGHNESS, np.float32),
-        "f0": at(stack.specular_strength)[:, 0] if stack.specular_strength is not None
-        else np.full(count, DEFAULT_SPECULAR_STRENGTH, np.float32),
-    }
+    # per-pixel arrays, shaded in chunks; roughness and F0 without a pass are one value for all pixels
+    px = {"n": at(stack.normals), "v": np.ascontiguousarray(camera.view_vectors(h, w, where))}
+    for key, name in (("rough", "roughness"), ("f0", "specular_strength")):
+        if getattr(stack, name) is not None:
+            px[key] = at(getattr(stack, name))[:, 0]
+    check_unit_normals(px["n"])  # where the matte is, as PassStack.check_normals
     metadata = dict(stack.metadata)
     passes: dict[str, np.ndarray] = {}
     env = lighting.environment
@@ -366,16 +385,21 @@ def relight(stack: PassStack, lighting: Lighting, camera: Camera | None = None,
         px["p"] = at(points)
         if stack.depth is None:  # the integrated surface, for tools downstream (a DCC's interactive relight)
             passes["depth"] = np.where(mask, -points[..., 2], 0)[..., None].astype(np.float32)
-        # (light, visibility or None) for the user's lights and the environment's key lights
-        visible = [(light, shadow_visibility(light, points, mask, camera, shadows) if shadows.enabled else None)
-                   for light in lighting.lights]
-        if maps is not None and shadows.enabled:
-            px["key_vis"] = [shadow_visibility(DirectionalLight(k.direction), points, mask, camera, shadows)
-                             for k in maps.keys]
+        # visibility of the user's lights and the environment's key lights, then occlusion: reduced-resolution
+        # maps brought to the matte's pixels together
+        keys = maps.keys if maps is not None else []
+        shadowed = [*lighting.lights, *(DirectionalLight(k.direction) for k in keys)] if shadows.enabled else []
+        low = [shadow_map(light, points, mask, camera, shadows) for light in shadowed]
         if env is not None and occlusion.enabled:
-            ao = ambient_occlusion(points, stack.normals, mask, camera, occlusion)
+            low.append(occlusion_map(points, stack.normals, mask, camera, occlusion))
+        values = at_pixels(low, (h, w), where)
+        visible = [(light, values[i] if shadows.enabled else None) for i, light in enumerate(lighting.lights)]
+        if shadows.enabled and keys:
+            px["key_vis"] = values[len(lighting.lights):len(shadowed)]
+        if env is not None and occlusion.enabled:
+            ao = values[-1]
             passes["occlusion"] = np.ones((h, w, 1), np.float32)
-            passes["occlusion"][mask, 0] = ao
+            passes["occlusion"].reshape(-1)[where] = ao
             if occlusion.apply:
                 px["ao"] = ao[:, None]
                 px["albedo"] = at(stack.albedo) if stack.albedo is not None else np.full((count, 3), 0.5, np.float32)
@@ -387,7 +411,8 @@ def relight(stack: PassStack, lighting: Lighting, camera: Camera | None = None,
 
     def shade(chunk: slice) -> None:
         c = {k: ([x[chunk] for x in val] if isinstance(val, list) else val[chunk]) for k, val in px.items()}
-        n, v, rough, f0 = c["n"], c["v"], c["rough"], c["f0"]
+        n, v = c["n"], c["v"]
+        rough, f0 = c.get("rough", np.float32(DEFAULT_ROUGHNESS)), c.get("f0", np.float32(DEFAULT_SPECULAR_STRENGTH))
         if env is not None:
             env_diffuse, env_specular = maps.shade(n, v, rough, f0, residual=shadows.enabled)
             for key, vis in zip(maps.keys, c.get("key_vis", [])):
@@ -422,9 +447,10 @@ def relight(stack: PassStack, lighting: Lighting, camera: Camera | None = None,
         passes["diffuse"], passes["specular"] = refine_light(
             alpha[..., None], stack.normals, stack.albedo, stack.roughness, passes["diffuse"], passes["specular"],
             stack.colourspace, config, shading)
+        diffuse, specular = at(passes["diffuse"]), at(passes["specular"])
         metadata["shading"] = f"relit shading network {shading.version}"
-    if stack.albedo is not None:
-        passes["relit"] = stack.albedo * passes["diffuse"] + passes["specular"]
+    if stack.albedo is not None:  # made where the matte is only (the rest is black), as the light is
+        passes["relit"] = full(at(stack.albedo) * diffuse + specular)
         if background is not None:
             passes["composite"] = composite(passes["relit"], alpha, background)
     out = stack.replace(**passes)
