@@ -38,6 +38,7 @@ def _predict(ref, shadows=True):
 @pytest.mark.parametrize("name, bound", [
     ("sphere_env_diffuse", DIFFUSE_MIN_DB), ("sphere_point_diffuse", DIFFUSE_MIN_DB),
     ("sphere_env_glossy", SPECULAR_MIN_DB), ("sphere_point_glossy", SPECULAR_MIN_DB),
+    ("sphere_area_glossy", SPECULAR_MIN_DB),
 ])
 def test_matches_mitsuba(render, name, bound):
     ref = render(name)
@@ -54,11 +55,15 @@ def test_head_unshadowed_direct_light_matches_mitsuba():
 
 def test_head_under_an_environment_stays_close_to_mitsuba(render):
     """A head under an HDRI shadows itself from the environment, which screen-space occlusion only
-    approximates: measured 29.5 dB (diffuse) and 28.5 dB (glossy) at 96 px with full interreflection."""
-    for name in ("head_env_diffuse", "head_env_glossy"):
+    approximates: measured 29.5 dB (diffuse) and 28.5 dB (glossy) at 96 px with full interreflection.
+    Where a pixel sees the whole sky above it (Mitsuba's ray tests) the engine is exact: measured here
+    34.7 and 36.2 dB, above Mitsuba's own noise at this size (33.2 and 34.4 dB)."""
+    for name, bound in (("head_env_diffuse", 33.0), ("head_env_glossy", SPECULAR_MIN_DB)):
         ref = render(name)
         every = ref.passes.alpha[..., 0] >= 0.999
         assert psnr(_predict(ref), ref.render, every) >= 27.0, name
+        assert ref.unshadowed.sum() > 0.04 * every.sum()
+        assert psnr(_predict(ref, shadows=False), ref.render, ref.unshadowed) >= bound, name
 
 
 def test_area_light_unshadowed_pixels_and_shadows_help(render):
@@ -143,7 +148,8 @@ def test_area_light_polygon_formula_matches_dense_sampling():
     rng = np.random.default_rng(2)
     p = rng.uniform(-0.4, 0.4, (200, 3)).astype(np.float32) + np.float32([0, 0, -2.5])
     n = np.tile(np.float32([0, 0.2, 1]) / np.linalg.norm([0, 0.2, 1]), (200, 1)).astype(np.float32)
-    dense = sum(e * np.maximum((n * d).sum(1), 0) for d, _, e in _incident(light, p, grid=64))
+    p, n = p.T.copy(), n.T.copy()  # the light code takes vectors component-major, (3, M)
+    dense = sum(e * np.maximum((n * d).sum(0), 0) for d, _, e in _incident(light, p, grid=64))
     assert np.allclose(_area_irradiance(light, p, n), dense, rtol=2e-3)
 
 
@@ -199,7 +205,8 @@ def test_area_light_cut_by_the_horizon_matches_dense_sampling():
     above = np.einsum("mkc,mc->mk", to_corners, n) > 0
     cut = above.any(1) & ~above.all(1)
     assert cut.mean() > 0.5
-    dense = sum(e * np.maximum((n * d).sum(1), 0) for d, _, e in _incident(light, p, grid=128))
+    p, n = p.T.copy(), n.T.copy()  # the light code takes vectors component-major, (3, M)
+    dense = sum(e * np.maximum((n * d).sum(0), 0) for d, _, e in _incident(light, p, grid=128))
     exact = _area_irradiance(light, p, n)
     # dense sampling converges on it (measured: max error 7e-5, 2e-5, 8e-6 of the peak at 64, 128, 256 per side)
     assert np.abs(exact - dense).max() < 1e-4 * dense.max()

@@ -8,6 +8,7 @@ OCIO's matrix, applied to the render.
 """
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -75,6 +76,7 @@ SCENES = (
     SceneSpec("sphere_point_diffuse", 0.0, 0.3, "point"),
     SceneSpec("sphere_point_glossy", 0.4, 0.3, "point"),
     SceneSpec("occluder_area_diffuse", 0.0, 0.3, "area", occluder=True),
+    SceneSpec("sphere_area_glossy", 0.4, 0.3, "area"),
     SceneSpec("head_env_diffuse", 0.0, 0.3, "env", subject="head"),
     SceneSpec("head_env_glossy", 0.3, 0.4, "env", subject="head"),
     SceneSpec("head_point_diffuse", 0.0, 0.3, "point", subject="head"),
@@ -199,14 +201,39 @@ def render(name: str, hdri: str | os.PathLike[str], resolution: int = 64, spp: i
         unshadowed[unshadowed] = ~_blocked(points.astype(np.float64), targets)
         # the occluder is a second object in front; only the subject's own pixels count
         unshadowed &= passes.depth[..., 0] > CAMERA_DISTANCE - 1.0
-    elif spec.subject == "head" and spec.light != "env":
-        # a head shadows itself (nose, chin, ears): test each pixel's path to the light with Mitsuba
-        unshadowed &= _sees_light(loaded, mi, Camera(HFOV).positions(passes.depth), passes.normals,
-                                  np.asarray(POINT.position))
-    if spec.occluder or (spec.subject == "head" and spec.light != "env"):
+    elif spec.subject == "head":
+        # a head shadows itself (nose, chin, ears): test each pixel's paths to the light, or to the whole
+        # sky above its horizon, with Mitsuba
+        points = Camera(HFOV).positions(passes.depth)
+        unshadowed &= _sees_sky(loaded, mi, points, passes.normals) if spec.light == "env" else \
+            _sees_light(loaded, mi, points, passes.normals, np.asarray(POINT.position))
+    if spec.occluder or spec.subject == "head":
         # the test is at pixel centres; a pixel beside a shadowed one may be partly in penumbra
         unshadowed &= ~binary_dilation(~unshadowed & (alpha[..., 0] >= 0.999))
     return Reference(name, passes, lighting, Camera(HFOV), to_working.pixels, spec.glossy, unshadowed)
+
+
+SKY_RAYS = 128  # directions over each pixel's hemisphere for its sky visibility
+
+
+def _sees_sky(scene, mi, points: np.ndarray, normals: np.ndarray) -> np.ndarray:
+    """(H, W) whether no ray from each camera-space point into the hemisphere above it (SKY_RAYS
+    directions, cosine-distributed on a Fibonacci spiral) hits the scene: the pixel sees all of an
+    environment (Mitsuba's ray test)."""
+    k = np.arange(SKY_RAYS) + 0.5
+    r, phi = np.sqrt(k / SKY_RAYS), k * math.pi * (3 - math.sqrt(5))
+    local = np.stack([r * np.cos(phi), r * np.sin(phi), np.sqrt(1 - r * r)], -1)  # (K, 3) about +z
+    n = normals.reshape(-1, 3).astype(np.float64)
+    helper = np.where(np.abs(n[:, :1]) < 0.9, [[1.0, 0, 0]], [[0, 1.0, 0]])
+    t = np.cross(n, helper)
+    t /= np.linalg.norm(t, axis=1, keepdims=True)
+    b = np.cross(n, t)
+    dirs = local[None, :, :1] * t[:, None] + local[None, :, 1:2] * b[:, None] + local[None, :, 2:] * n[:, None]
+    origin = np.repeat(points.reshape(-1, 3) + n * 1e-3 + _TO_WORLD, SKY_RAYS, axis=0)
+    d = dirs.reshape(-1, 3)
+    rays = mi.Ray3f(mi.Point3f(*origin.T.astype(np.float32)), mi.Vector3f(*d.T.astype(np.float32)))
+    hit = np.array(scene.ray_test(rays), dtype=bool).reshape(-1, SKY_RAYS)
+    return ~hit.any(axis=1).reshape(points.shape[:2])
 
 
 def _sees_light(scene, mi, points: np.ndarray, normals: np.ndarray, light: np.ndarray) -> np.ndarray:

@@ -21,7 +21,7 @@ from .lighting import AreaLight, DirectionalLight, Light, Lighting, PointLight, 
 from .lightmaps import bilinear, ggx_d, smith_g1
 from .passes import PassStack, check_unit_normals
 from .shading import ShadingModel, refine_light
-from .vectors import dot, length, normalize
+from .vectors import dot, dot3, length, normalize
 
 DEFAULT_ROUGHNESS = 0.45  # skin: a broad sheen
 DEFAULT_SPECULAR_STRENGTH = 0.028  # F0 of skin (index of refraction about 1.4)
@@ -225,64 +225,84 @@ def at_pixels(maps: list[np.ndarray], shape: tuple[int, int], where: np.ndarray)
     return out
 
 
-def _ggx_specular(n: np.ndarray, v: np.ndarray, l: np.ndarray, alpha: np.ndarray, f0: np.ndarray) -> np.ndarray:
-    """GGX BRDF times n.l (per unit irradiance arriving normal to l), Schlick Fresnel: (M,)."""
-    h = normalize(v + l)
-    nl, nv, nh = dot(n, l), dot(n, v), dot(n, h)
-    vh = np.clip(dot(v, h), 0, 1)
-    a = np.maximum(alpha, 1e-3)
+# The per-pixel light code below takes vectors component-major, (3, M): each component is a contiguous
+# array, about twice as fast in numpy as (M, 3) rows.
+
+def _ggx_specular(n: np.ndarray, v: np.ndarray, l: np.ndarray, nv: np.ndarray, g1v: np.ndarray,
+                  alpha: np.ndarray | float, f0: np.ndarray | float) -> np.ndarray:
+    """GGX BRDF times n.l (per unit irradiance arriving normal to l), Schlick Fresnel: (M,). ``nv`` = n.v
+    and ``g1v`` its Smith masking are the view's terms, shared by every light."""
+    hx, hy, hz = v[0] + l[0], v[1] + l[1], v[2] + l[2]
+    inv = 1 / np.sqrt(np.maximum(hx * hx + hy * hy + hz * hz, 1e-12))
+    nl = dot3(n, l)
+    nh = (n[0] * hx + n[1] * hy + n[2] * hz) * inv
+    vh = np.clip((v[0] * hx + v[1] * hy + v[2] * hz) * inv, 0, 1)
+    a = np.maximum(alpha, np.float32(1e-3))
     ok = (nl > 0) & (nv > 0)
-    fresnel = f0 + (1 - f0) * (1 - vh) ** 5
-    g = smith_g1(np.where(ok, nv, 1), a) * smith_g1(np.where(ok, nl, 1), a)
+    c = 1 - vh
+    fresnel = f0 + (1 - f0) * (c * c) * (c * c) * c
+    g = g1v * smith_g1(np.where(ok, nl, 1), a)
     return np.where(ok, fresnel * ggx_d(nh, a) * g / (4 * np.maximum(nv, 1e-4)), 0.0)
 
 
-def _light(light: Light, p: np.ndarray, n: np.ndarray, v: np.ndarray, rough: np.ndarray,
-           f0: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Unshadowed diffuse (irradiance / pi) and specular radiance of one light, per pixel (M,)."""
-    diffuse = np.zeros(len(p), np.float32)
-    specular = np.zeros(len(p), np.float32)
+def _light(light: Light, p: np.ndarray, n: np.ndarray, v: np.ndarray, rough: np.ndarray | float,
+           f0: np.ndarray | float) -> tuple[np.ndarray, np.ndarray]:
+    """Unshadowed diffuse (irradiance / pi) and specular radiance of one light, per pixel (M,), for
+    positions, normals and view vectors (3, M)."""
+    m = p.shape[1]
+    diffuse = np.zeros(m, np.float32)
+    specular = np.zeros(m, np.float32)
+    nv = dot3(n, v)
+    g1v = smith_g1(np.where(nv > 0, nv, 1), np.maximum(rough, np.float32(1e-3)))
     for d, _, e in _incident(light, p):
         if not isinstance(light, AreaLight):
-            diffuse += e * np.maximum(dot(n, d), 0) / np.float32(math.pi)
-        specular += e * _ggx_specular(n, v, d, rough, f0)
+            diffuse += e * np.maximum(dot3(n, d), 0) / np.float32(math.pi)
+        specular += e * _ggx_specular(n, v, d, nv, g1v, rough, f0)
     if isinstance(light, AreaLight):
         diffuse = _area_irradiance(light, p, n) / np.float32(math.pi)
     return diffuse, specular
 
 
 def _area_irradiance(light: AreaLight, p: np.ndarray, n: np.ndarray) -> np.ndarray:
-    """Exact irradiance from a Lambertian rectangle: Lambert's polygon formula on the part of the
-    rectangle above each pixel's horizon (clipped by the tangent plane where the horizon cuts it)."""
+    """Exact irradiance from a Lambertian rectangle at points with normals (3, M): Lambert's polygon
+    formula on the part of the rectangle above each pixel's horizon (clipped by the tangent plane where
+    the horizon cuts it)."""
     corners = light.corners().astype(np.float32)
-    quad = corners[None] - p[:, None]  # (M, 4, 3)
-    above = dot(quad, n[:, None]) > 0
-    facing = (p - corners.mean(axis=0)) @ np.asarray(light.direction, np.float32) > 0
-    e = np.zeros(len(p), np.float32)
-    whole = facing & above.all(axis=1)
-    e[whole] = _polygon_irradiance(quad[whole], np.full(int(whole.sum()), 4), n[whole])
-    cut = facing & above.any(axis=1) & ~whole
-    if cut.any():
-        e[cut] = _polygon_irradiance(*_clip_above(quad[cut], n[cut]), n[cut])
+    quad = [corner[:, None] - p for corner in corners]  # the corners seen from each pixel, (3, M) each
+    above = [dot3(q, n) > 0 for q in quad]
+    facing = np.asarray(light.direction, np.float32) @ (p - corners.mean(axis=0)[:, None]) > 0
+    e = np.zeros(p.shape[1], np.float32)
+    all_above = above[0] & above[1] & above[2] & above[3]
+    whole = np.flatnonzero(facing & all_above)
+    e[whole] = _polygon_irradiance([q[:, whole] for q in quad], None, n[:, whole])
+    cut = np.flatnonzero(facing & (above[0] | above[1] | above[2] | above[3]) & ~all_above)
+    if len(cut):
+        polygon, count = _clip_above(np.stack([q[:, cut].T for q in quad], axis=1), n[:, cut].T)
+        e[cut] = _polygon_irradiance(list(polygon.transpose(1, 2, 0)), count, n[:, cut])
     return np.maximum(light.radiance * e, 0).astype(np.float32)
 
 
-def _polygon_irradiance(polygon: np.ndarray, count: np.ndarray, n: np.ndarray) -> np.ndarray:
-    """Irradiance per unit radiance from polygons (M, K, 3) seen from the origin, of which the first
-    ``count`` (M,) vertices count (Lambert's formula: a sum over edges of angle times normal)."""
-    a = normalize(polygon)
-    slots = np.arange(polygon.shape[1])
-    b = np.take_along_axis(a, ((slots[None] + 1) % np.maximum(count, 1)[:, None])[..., None], axis=1)
-    cross = np.stack([b[..., 1] * a[..., 2] - b[..., 2] * a[..., 1], b[..., 2] * a[..., 0] - b[..., 0] * a[..., 2],
-                      b[..., 0] * a[..., 1] - b[..., 1] * a[..., 0]], axis=-1)
-    sin = length(cross)
-    edges = np.arctan2(sin, dot(a, b)) / np.maximum(sin, 1e-12) * dot(cross, n[:, None])
-    return 0.5 * np.where(slots[None] < count[:, None], edges, 0).sum(axis=1)
+def _polygon_irradiance(polygon: list[np.ndarray], count: np.ndarray | None, n: np.ndarray) -> np.ndarray:
+    """Irradiance per unit radiance from polygons seen from the origin: K vertices (3, M) each, of which
+    the first ``count`` (M,) count (all when None). Lambert's formula: a sum over edges of the angle
+    they subtend times the normal's component along their plane's normal."""
+    a = [q / np.sqrt(np.maximum(dot3(q, q), 1e-24)) for q in polygon]
+    total = np.zeros(n.shape[1], np.float32)
+    for k, start in enumerate(a):
+        end = a[(k + 1) % len(a)]
+        if count is not None:  # the last valid vertex closes the polygon back to the first
+            end = np.where(count > k + 1, end, a[0])
+        cross = np.stack([end[1] * start[2] - end[2] * start[1], end[2] * start[0] - end[0] * start[2],
+                          end[0] * start[1] - end[1] * start[0]])
+        sin = np.sqrt(dot3(cross, cross))
+        edge = np.arctan2(sin, dot3(start, end)) / np.maximum(sin, 1e-12) * dot3(cross, n)
+        total += edge if count is None else np.where(count > k, edge, 0)
+    return 0.5 * total
 
 
 def _clip_above(quad: np.ndarray, n: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Each pixel's quad (M, 4, 3), relative to the pixel, clipped to the half-space its normal points
-    into: (M, 5, 3) vertices in order, the first ``count`` (M,) valid (0, or 3 to 5)."""
+    """Each pixel's quad (M, 4, 3), relative to the pixel, clipped to the half-space its normal (M, 3)
+    points into: (M, 5, 3) vertices in order, the first ``count`` (M,) valid (0, or 3 to 5)."""
     h = dot(quad, n[:, None])  # (M, 4) heights above the tangent plane
     quad_next, h_next = np.roll(quad, -1, axis=1), np.roll(h, -1, axis=1)
     crossing = (h > 0) != (h_next > 0)
@@ -313,30 +333,33 @@ def _point_emitters(light: Light, grid: int = 0) -> list[tuple[np.ndarray, float
 
 
 def _incident(light: Light, p: np.ndarray, grid: int = 0) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
-    """(unit direction to the emitter (M,3), distance (M,), irradiance normal to that direction (M,))."""
+    """For points (3, M): (unit direction to the emitter (3, M), distance (M,), irradiance normal to that
+    direction (M,)) per emitter."""
+    m = p.shape[1]
     if isinstance(light, DirectionalLight):
-        m = p.shape[0]
-        d = np.broadcast_to(np.asarray(light.direction, np.float32), (m, 3))
+        d = np.broadcast_to(np.asarray(light.direction, np.float32)[:, None], (3, m))
         return [(d, np.full(m, np.inf, np.float32), np.full(m, light.irradiance, np.float32))]
     out = []
     for pos, power in _point_emitters(light, grid):
-        delta = pos - p
-        dist = np.maximum(length(delta), 1e-8)
-        d = delta / dist[:, None]
-        e = power / dist ** 2
+        delta = pos[:, None] - p
+        dist = np.maximum(np.sqrt(dot3(delta, delta)), np.float32(1e-8))
+        d = delta / dist
+        e = np.float32(power) / (dist * dist)
         if isinstance(light, SpotLight):
-            cos_a = -d @ np.asarray(light.direction, np.float32)
+            cos_a = -(np.asarray(light.direction, np.float32) @ d)
             angle = np.degrees(np.arccos(np.clip(cos_a, -1, 1)))
             e = e * np.clip((light.cutoff_angle - angle) / (light.cutoff_angle - light.beam_width), 0, 1)
         elif isinstance(light, AreaLight):
-            e = e * np.maximum(-d @ np.asarray(light.direction, np.float32), 0)
+            e = e * np.maximum(-(np.asarray(light.direction, np.float32) @ d), 0)
         out.append((d.astype(np.float32), dist.astype(np.float32), e.astype(np.float32)))
     return out
 
 
 def _shadow_rays(light: Light, p: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Directions/distances used for shadow tests (a coarser grid than the shading's for area lights)."""
-    return [(d, dist) for d, dist, _ in _incident(light, p, AREA_SHADOW_SAMPLES)]
+    """Directions (M, 3) and distances to march shadow rays from points (M, 3) (a coarser grid than the
+    shading's for area lights)."""
+    return [(np.ascontiguousarray(d.T), dist) for d, dist, _ in _incident(light, np.ascontiguousarray(p.T),
+                                                                          AREA_SHADOW_SAMPLES)]
 
 
 def relight(stack: PassStack, lighting: Lighting, camera: Camera | None = None,
@@ -421,8 +444,9 @@ def relight(stack: PassStack, lighting: Lighting, camera: Camera | None = None,
                 env_diffuse *= multi_bounce(c["ao"], c["albedo"])
             diffuse[chunk] += env_diffuse * env.scale
             specular[chunk] += env_specular * env.scale
+        soa = [np.ascontiguousarray(x.T) for x in (c["p"], n, v)] if visible else []
         for light, vis in visible:
-            light_diffuse, light_specular = _light(light, c["p"], n, v, rough, f0)
+            light_diffuse, light_specular = _light(light, *soa, rough, f0)
             if vis is not None:
                 light_diffuse, light_specular = light_diffuse * vis[chunk], light_specular * vis[chunk]
             colour = np.asarray(light.colour, np.float32)

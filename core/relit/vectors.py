@@ -1,4 +1,5 @@
-"""Row-wise vector helpers for (..., 3) arrays; einsum is several times faster than np.linalg.norm here."""
+"""Vector helpers: row-wise for (..., 3) arrays (einsum is several times faster than np.linalg.norm
+here), and ``dot3`` for component-major (3, ...) ones."""
 from __future__ import annotations
 
 import numpy as np
@@ -14,3 +15,8 @@ def length(a: np.ndarray) -> np.ndarray:
 
 def normalize(a: np.ndarray, eps: float = 1e-12) -> np.ndarray:
     return a / np.sqrt(np.maximum(dot(a, a), eps))[..., None]
+
+
+def dot3(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Dot product of component-major vectors (3, ...): each component a contiguous array."""
+    return a[0] * b[0] + a[1] * b[1] + a[2] * b[2]
