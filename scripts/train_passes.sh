@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The recipe that rebuilds relit's shipped passes network (core/relit/weights/passes.onnx and its card).
+# The recipe that rebuilds relit's shipped networks (core/relit/weights/passes.onnx, shading.onnx and their cards).
 # Every step is resumable: rerun the script after an interruption and it continues where it stopped.
 # Times are for the project's 2-core machine; see README (Learned passes) for the measured figures.
 #
@@ -11,22 +11,32 @@ assets=${2:-../shared/assets}
 relit=.venv/bin/relit
 steps=${STEPS:-2500}
 
-# 1. Virtual light stage: people lit two ways each, 256 px, 64 spp (about 5 files a minute here).
-$relit stage render --count "${PEOPLE:-133}" --lightings 2 --res 256 --spp 64 --seed 7 \
+# 1. Virtual light stage: people lit two ways each, 256 px, 64 spp (about 19 files a minute here).
+$relit stage render --count "${PEOPLE:-300}" --lightings 2 --res 256 --spp 64 --seed 7 \
     --hdris "$assets/hdri" --out "$work/stage256"
 # 2. Teacher mattes for the real training portraits (pd_0001-pd_0016; the others are kept for the sheet),
 #    from MediaPipe's selfie segmentation in its own venv (it pins protobuf < 5).
 if [ ! -x .mpvenv/bin/python ]; then python3 -m venv .mpvenv && .mpvenv/bin/pip install -q mediapipe==0.10.14; fi
 .mpvenv/bin/python scripts/teacher_mattes.py "$assets"/portraits/pool/pd_00{01..16}.jpg -o "$work/teacher"
+#    and for the held-out ones `relit eval --real` compares with (photos gathered in one folder)
+mkdir -p "$work/real_eval/photos"
+cp "$assets"/portraits/pool/pd_00{17,18,19,20,31,32}.jpg "$assets"/portraits/{astronaut.png,grace_hopper.jpg} \
+    "$work/real_eval/photos/"
+.mpvenv/bin/python scripts/teacher_mattes.py "$work"/real_eval/photos/* -o "$work/real_eval/mattes"
 # 3. Train (seeded, checkpoints every 100 steps; rerunning resumes), export, evaluate, draw the sheet.
-#    Shipped 0.2 = 2500 steps without the Retinex prior (what 0.1 was), then 600 steps of fine-tuning with it
-#    (without it the albedo of real photos came out one flat colour; see docs/networks.md).
+#    2500 steps without the Retinex prior, then 600 steps of fine-tuning with it (without it the albedo of
+#    real photos came out one flat colour; see docs/networks.md).
 $relit train passes --data "$work/stage256" --out "$work/ckpt" --steps "$steps" --batch 16 --res 128 --seed 0 \
     --threads 2 --real "$assets/portraits/pool" --teacher "$work/teacher" --retinex 0
 $relit train passes --data "$work/stage256" --out "$work/ckpt" --steps $((steps + 600)) --batch 16 --res 128 \
     --seed 0 --lr 0.01 --real "$assets/portraits/pool" --teacher "$work/teacher" --retinex 1
-$relit train export "$work/ckpt/passes.pt" -o core/relit/weights/passes.onnx --internal 192 --version "${VERSION:-0.2}"
-$relit eval "$work/stage256" --json "$work/eval.json"
+$relit train export "$work/ckpt/passes.pt" -o core/relit/weights/passes.onnx --internal 192 --version "${VERSION:-0.3}"
+# 4. The shading network, on the engine's light from the passes network just exported (and the exact passes).
+$relit train shading --data "$work/stage256" --out "$work/shading" --steps "${SHADING_STEPS:-3000}" --seed 0 --threads 2
+$relit train export "$work/shading/shading.pt" -o core/relit/weights/shading.onnx --internal 192 \
+    --version "${VERSION:-0.3}"
+$relit eval "$work/stage256" --shading-model core/relit/weights/shading.onnx --real "$work/real_eval/photos" \
+    --teacher "$work/real_eval/mattes" --json "$work/eval.json"
 $relit stage render --count 4 --frames 12 --turn 1.5 --res 256 --spp 64 --seed 7 --hdris "$assets/hdri" \
     --out "$work/seq256"
 $relit eval "$work/seq256" --sequences --json "$work/eval_sequences.json"

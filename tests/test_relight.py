@@ -210,3 +210,23 @@ def test_area_light_cut_by_the_horizon_matches_dense_sampling():
     exact = _area_irradiance(light, p, n)
     # dense sampling converges on it (measured: max error 7e-5, 2e-5, 8e-6 of the peak at 64, 128, 256 per side)
     assert np.abs(exact - dense).max() < 1e-4 * dense.max()
+
+
+def test_area_light_highlight_is_sampled_for_its_lobe():
+    """The emitter grid for an area light's highlight grows with the light's size over the roughness and
+    stays within 1% rms of the peak against a 32 x 32 grid."""
+    from relit.lighting import AreaLight
+    from relit.relight import _light, area_grid
+    s = sphere_stack(64)
+    inside = s.alpha[..., 0] > 0
+    n = np.ascontiguousarray(s.normals[inside].T)
+    p = n + np.float32([[0], [0], [-3]])  # a unit sphere 3 units in front of the camera
+    v = np.ascontiguousarray(np.broadcast_to(np.float32([[0], [0], [1]]), n.shape))
+    light = AreaLight((0.5, 0.6, -0.5), (-0.5, -0.6, -2.5), (0.8, 0.8), 5.0)
+    grids = {}
+    for alpha in (0.1, 0.45):
+        grids[alpha] = area_grid(light, p, np.float32(alpha))
+        exact = _light(light, p, n, v, np.float32(alpha), np.float32(0.04), 32)[1]
+        got = _light(light, p, n, v, np.float32(alpha), np.float32(0.04), grids[alpha])[1]
+        assert np.sqrt(np.mean((got - exact) ** 2)) < 0.01 * exact.max(), alpha
+    assert grids[0.1] > grids[0.45] >= 2

@@ -81,15 +81,18 @@ def sample_latlong(latlong: np.ndarray, d: np.ndarray) -> np.ndarray:
 
 def bilinear(img: np.ndarray, row: np.ndarray, col: np.ndarray) -> np.ndarray:
     """Bilinear look-up of an (H, W, C) image at float pixel coordinates (centres at integers), clamped
-    at the borders."""
+    at the borders: (..., C) for coordinates (...)."""
     h, w = img.shape[:2]
+    flat = img.reshape(h * w, -1)
     r0 = np.clip(np.floor(row).astype(np.int64), 0, max(h - 2, 0))
     c0 = np.clip(np.floor(col).astype(np.int64), 0, max(w - 2, 0))
     fr = np.clip(row - r0, 0, 1)[..., None]
     fc = np.clip(col - c0, 0, 1)[..., None]
-    r1, c1 = np.minimum(r0 + 1, h - 1), np.minimum(c0 + 1, w - 1)
-    return ((img[r0, c0] * (1 - fc) + img[r0, c1] * fc) * (1 - fr)
-            + (img[r1, c0] * (1 - fc) + img[r1, c1] * fc) * fr)
+    i = r0 * w + c0  # flat indices: np.take is several times faster than 2D fancy indexing
+    down, right = (w if h > 1 else 0), (1 if w > 1 else 0)
+    top = np.take(flat, i, axis=0) * (1 - fc) + np.take(flat, i + right, axis=0) * fc
+    bottom = np.take(flat, i + down, axis=0) * (1 - fc) + np.take(flat, i + down + right, axis=0) * fc
+    return (top * (1 - fr) + bottom * fr).reshape(np.shape(row) + img.shape[2:])
 
 
 def resize_latlong(latlong: np.ndarray, width: int, height: int) -> np.ndarray:
