@@ -39,7 +39,7 @@ def stage(tmp_path_factory):
     from relit import data
     from relit.stage.job import render_stage
     out = tmp_path_factory.mktemp("stage")
-    manifest = render_stage(out, count=2, res=64, spp=32, seed=5, hdri_dir=data.path(""), workers=1)
+    manifest = render_stage(out, count=2, res=64, spp=64, seed=5, hdri_dir=data.path(""), workers=1)
     return out, manifest
 
 

@@ -22,7 +22,7 @@ def test_samples_manifest_and_resume(stage):
     assert all(s["split"] == ("validation" if is_validation(s["identity"]) else "train") for s in manifest["samples"])
     before = {p: p.stat().st_mtime_ns for p in out.glob("*_L*.exr")}
     from relit import data
-    assert render_stage(out, 2, 64, 32, 5, data.path(""), workers=1)["rendered_now"] == 0  # resumed: nothing to do
+    assert render_stage(out, 2, 64, 64, 5, data.path(""), workers=1)["rendered_now"] == 0  # resumed: nothing to do
     assert {p: p.stat().st_mtime_ns for p in out.glob("*_L*.exr")} == before
 
 
@@ -142,8 +142,11 @@ def test_specular_follows_the_engines_model(stage):
         raw = read_passes(path)
         look = json.loads(raw.metadata["look"])
         skin = skin_mask(raw)
-        # at 64 px the mask keeps many pixels shared with the shirt or hair (F0 0.04, 0.046)
+        # at 64 px the mask keeps many pixels shared with the shirt or hair (F0 0.04, 0.046): hair's light is
+        # specular, so those are left out of the comparison below
         assert abs(np.median(raw.specular_strength[skin]) - look["skin_f0"]) < 1e-3  # half-float file
+        skin &= np.abs(raw.specular_strength[..., 0] - look["skin_f0"]) < 1e-3
+        assert skin.sum() > 100
         plan = StageLighting(**json.loads(raw.metadata["lighting"]))
         if plan.lights:
             continue  # rig lights are close to the subject: its shadows, not the lobe, would dominate
@@ -152,8 +155,8 @@ def test_specular_follows_the_engines_model(stage):
                       Camera.from_metadata(s.metadata), config=config)
         from relit.colour import Image
         truth = Image(raw.specular, raw.colourspace, config).to_working().pixels
-        # measured 0.75 here, 0.82 at 96 px and 256 spp (the engine has no interreflection, and hair over
-        # the skin is specular); 1.5 with the stage's earlier lobe (weight 0.03-0.08, F = 1)
+        # measured 0.69-0.91 here (the engine has no interreflection); 1.5 with the stage's earlier lobe
+        # (weight 0.03-0.08, F = 1)
         ratio = lit.specular[skin].mean() / truth[skin].mean()
         assert 0.6 < ratio < 1.25, (path.name, ratio)
         checked += 1

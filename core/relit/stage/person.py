@@ -14,12 +14,14 @@ import numpy as np
 
 from ..errors import RelitError
 
-CROP_BELOW_TOP = 0.62  # metres of body kept below the top of the head
-NECK_BELOW_TOP = 0.27  # below this, body triangles are clothed
+CROP_BELOW_TOP = 1.0  # metres of body kept below the top of the head: enough for half-body framing
+NECK_BELOW_TOP = 0.27  # below this, body triangles are clothed (but the hands)
 REGIONS = ("skin", "cloth", "eye_front", "eye_back", "mouth")
 _ANNY_LABELS = {"eye_front": ("eye_front.L", "eye_front.R"), "eye_back": ("eye_back.L", "eye_back.R"),
                 "mouth": ("mouth_cavity", "tongue", "eye_cavity.L", "eye_cavity.R")}
 POSE_BONES = {"neck01": 8.0, "neck02": 6.0, "head": 12.0}  # bone: max rotation in degrees
+# anny's rest pose holds the arms out (an A-pose); about its upper arms' local y they come down to the sides
+ARMS_DOWN = (30.0, 45.0)  # degrees, drawn per arm
 # Facial expressions as anny's facial action units (ARKit's names): (probability, {unit: (low, high)}); one is
 # drawn, left/right units get a little asymmetry, and every face gets some eyelid and gaze variation.
 EXPRESSIONS = (
@@ -58,8 +60,9 @@ def _model():
     labels = np.zeros(model.face_texture_coordinate_indices.shape[0], np.int8)  # skin
     for region, names in _ANNY_LABELS.items():
         labels[get_face_segmentation_mask(model, list(names)).numpy()] = REGIONS.index(region)
+    hands = get_face_segmentation_mask(model, ["hand.L", "hand.R"]).numpy()
     uv = model.texture_coordinates.numpy()[model.face_texture_coordinate_indices.numpy()].astype(np.float32)
-    return model, model.get_triangular_faces().numpy(), uv, labels
+    return model, model.get_triangular_faces().numpy(), uv, labels, hands
 
 
 def _rotation(axis: np.ndarray, degrees: float) -> np.ndarray:
@@ -100,7 +103,7 @@ def sample_person(rng: np.random.Generator) -> Person:
     expression and a head pose."""
     import torch
 
-    model, faces, uvs, labels = _model()
+    model, faces, uvs, labels, hands = _model()
     phenotype = {
         "gender": rng.uniform(0, 1), "age": rng.uniform(0.45, 1.0), "muscle": rng.uniform(0.2, 0.8),
         "weight": rng.uniform(0.2, 0.85), "height": rng.uniform(0.3, 0.7), "proportions": rng.uniform(0.3, 0.7),
@@ -114,6 +117,11 @@ def sample_person(rng: np.random.Generator) -> Person:
         axis = rng.normal(size=3)
         angles[bone] = float(rng.uniform(-limit, limit))
         pose[0, bones.index(bone), :3, :3] = torch.tensor(_rotation(axis, angles[bone]), dtype=model.dtype)
+    for side, sign in (("L", 1.0), ("R", -1.0)):
+        bone = f"upperarm01.{side}"
+        angles[bone] = float(rng.uniform(*ARMS_DOWN))
+        pose[0, bones.index(bone), :3, :3] = torch.tensor(_rotation(np.array([0.0, sign, 0.0]), angles[bone]),
+                                                          dtype=model.dtype)
     with torch.no_grad():
         vertices = model(pose_parameters=pose, phenotype_kwargs=torch.tensor([values], dtype=model.dtype),
                          facial_actions=expression)["vertices"]
@@ -122,7 +130,8 @@ def sample_person(rng: np.random.Generator) -> Person:
     keep = (v[faces][:, :, 2] > top - CROP_BELOW_TOP).all(axis=1)
     f, uv, region = faces[keep], uvs[keep], labels[keep].copy()
     centroid_z = v[f][:, :, 2].mean(axis=1)
-    region[(region == REGIONS.index("skin")) & (centroid_z < top - NECK_BELOW_TOP)] = REGIONS.index("cloth")
+    region[(region == REGIONS.index("skin")) & (centroid_z < top - NECK_BELOW_TOP) & ~hands[keep]] = \
+        REGIONS.index("cloth")
     used = np.unique(f)
     remap = np.full(len(v), -1, np.int64)
     remap[used] = np.arange(len(used))

@@ -21,7 +21,9 @@ from pathlib import Path
 import numpy as np
 
 from ..camera import Camera
-from ..environment import load_latlong, view
+from ..colour import Image
+from ..environment import view
+from ..io import read_image
 from ..lighting import Environment, Lighting, light_from_dict
 from ..passes import PassStack
 from ..reference import RENDER_COLOURSPACE, area_light_shape
@@ -53,47 +55,71 @@ class Shot:
 
 @dataclass
 class StageLighting:
-    """An HDRI (rotated, exposed) and any area lights (a light-stage rig); all in the camera frame."""
+    """An HDRI (rotated, exposed, tinted) and any area lights (a light-stage rig); all in the camera frame."""
 
     hdri: str
     rotation: float
     scale: float  # multiplies the HDRI's radiance
     lights: list[dict] = field(default_factory=list)  # relit light JSON
+    tint: tuple[float, float, float] = (1.0, 1.0, 1.0)  # in the working space, as the engine's Environment.tint
 
     def to_lighting(self) -> Lighting:
-        env = Environment(self.hdri, self.rotation, math.log2(self.scale), colourspace=RENDER_COLOURSPACE)
+        env = Environment(self.hdri, self.rotation, math.log2(self.scale), tuple(self.tint),
+                          colourspace=RENDER_COLOURSPACE)
         return Lighting(env, [light_from_dict(d) for d in self.lights])
+
+    def radiance(self) -> np.ndarray:
+        """The lat-long environment as lit, (H, 2H, 3) in Mitsuba's RGB space: exposure and tint applied."""
+        working = Image(_hdri(self.hdri), RENDER_COLOURSPACE).to_working()
+        return Image(working.pixels * np.float32(self.scale) * np.asarray(self.tint, np.float32),
+                     working.colourspace).to(RENDER_COLOURSPACE).pixels
+
+
+HALF_BODY_SHARE = 0.3  # of shots framed from the waist up; the rest are head and shoulders
 
 
 def sample_shot(rng: np.random.Generator) -> Shot:
-    return Shot(hfov=float(rng.uniform(18, 42)), frame_height=float(rng.uniform(0.36, 0.6)),
-                yaw=float(rng.uniform(-30, 30)), tilt=float(rng.uniform(0.12, 0.22)))
+    """A lens, a framing (head and shoulders, or half body: waist up, the head near the top) and a turn."""
+    hfov, yaw = float(rng.uniform(18, 42)), float(rng.uniform(-30, 30))
+    if rng.uniform() < HALF_BODY_SHARE:
+        return Shot(hfov, frame_height=float(rng.uniform(0.7, 0.95)), yaw=yaw, tilt=float(rng.uniform(0.27, 0.35)))
+    return Shot(hfov, frame_height=float(rng.uniform(0.36, 0.6)), yaw=yaw, tilt=float(rng.uniform(0.12, 0.22)))
 
 
 @lru_cache(maxsize=16)
 def _hdri(path: str) -> np.ndarray:
-    """An HDRI's radiance in Mitsuba's RGB space, read once per process (exposure and background use it)."""
-    latlong = load_latlong(Environment(path, colourspace=RENDER_COLOURSPACE))
+    """An HDRI's radiance in Mitsuba's RGB space (the file's: linear Rec.709), read once per process."""
+    latlong = read_image(path, RENDER_COLOURSPACE).to(RENDER_COLOURSPACE).pixels[..., :3]
     latlong.setflags(write=False)
     return latlong
 
 
+RIG_SHARE = 1 / 3  # of lightings that are a light-stage rig over a dim HDRI
+OLAT_SHARE = 0.25  # of rigs that are one small light alone (one light at a time, as on a light stage)
+ACESCG_LUMA = np.array([0.2722, 0.6741, 0.0537])  # the working space's luminance weights
+
+
 def sample_lighting(rng: np.random.Generator, hdris: list[str], shot: Shot) -> StageLighting:
-    """An HDRI at a random rotation and exposure; one time in three a rig of 1-3 area lights over a dim HDRI."""
+    """An HDRI at a random rotation, exposure and colour cast; one time in three a rig of 1-4 area lights
+    over a dim HDRI, a quarter of those a single small light (one light at a time)."""
     hdri = str(rng.choice(hdris))
     scale = TARGET_RADIANCE / max(float(_hdri(hdri).mean()), 1e-6) * 2.0 ** rng.uniform(-1, 1)
+    warm, green = float(np.clip(rng.normal(0, 0.08), -0.2, 0.2)), float(np.clip(rng.normal(0, 0.03), -0.08, 0.08))
+    tint = np.array([1 + warm, 1 + green, 1 - warm])
+    tint /= tint @ ACESCG_LUMA  # a colour cast, not a change of exposure
     lights = []
-    if rng.uniform() < 1 / 3:
-        scale *= 0.15
-        for _ in range(int(rng.integers(1, 4))):
+    if rng.uniform() < RIG_SHARE:
+        olat = rng.uniform() < OLAT_SHARE
+        scale *= 0.02 if olat else 0.15
+        for _ in range(1 if olat else int(rng.integers(1, 5))):
             theta, phi = rng.uniform(-80, 80), rng.uniform(-20, 60)  # around the subject, mostly from the front
             d = np.array([math.sin(math.radians(theta)) * math.cos(math.radians(phi)), math.sin(math.radians(phi)),
                           math.cos(math.radians(theta)) * math.cos(math.radians(phi))])
             centre = np.array([0.0, 0.0, -shot.distance]) + d * rng.uniform(0.8, 1.6)
-            size = float(rng.uniform(0.2, 0.8))
+            size = float(rng.uniform(0.1, 0.3) if olat else rng.uniform(0.2, 0.8))
             lights.append({"type": "area", "position": centre.tolist(), "direction": (-d).tolist(),
                            "size": [size, size], "radiance": float(rng.uniform(2, 8) / size ** 2 * 0.3)})
-    return StageLighting(hdri, float(rng.uniform(0, 360)), float(scale), lights)
+    return StageLighting(hdri, float(rng.uniform(0, 360)), float(scale), lights, tuple(float(t) for t in tint))
 
 
 def _write_ply(path: Path, vertices: np.ndarray, normals: np.ndarray, faces: np.ndarray, uvs: np.ndarray) -> None:
@@ -199,7 +225,7 @@ def _render(mi, shapes: dict, lighting: StageLighting, shot: Shot, res: int, spp
                    "film": {"type": "hdrfilm", "width": res, "height": res, "rfilter": {"type": "box"},
                             "pixel_format": "rgba"},
                    "sampler": {"type": "independent", "sample_count": spp, "seed": seed}},
-        "env": {"type": "envmap", "filename": lighting.hdri, "scale": lighting.scale,
+        "env": {"type": "envmap", "bitmap": mi.Bitmap(np.ascontiguousarray(lighting.radiance())),
                 "to_world": mi.ScalarTransform4f().rotate(axis=[0, 1, 0], angle=lighting.rotation)},
         **shapes,
     }
@@ -301,8 +327,7 @@ def _passes(full: dict, geometry: dict, plan: StageLighting, camera: Camera, res
     diffuse = np.where(albedo > 0.005, lambert / np.maximum(albedo, 0.005), 0)
     specular = relit - lambert  # so relit = albedo * diffuse + specular wherever albedo > 0.005
     rgb = full["image"][..., :3]
-    latlong = _hdri(plan.hdri) * plan.scale
-    background = view(latlong, camera, res, res, plan.rotation)
+    background = view(plan.radiance(), camera, res, res, plan.rotation)
     composite = rgb + (1 - alpha) * background
     return PassStack(alpha=alpha, normals=geometry["normals"], depth=geometry["depth"], albedo=albedo,
                      roughness=geometry["roughness"], specular_strength=geometry["specular_strength"],
