@@ -9,8 +9,9 @@ import numpy as np
 
 from relit import data
 from relit.colour import Image
-from relit.estimate import WEIGHTS, PassesModel, estimate_passes, normalise
+from relit.estimate import PassesModel, estimate_passes, normalise
 from relit.io import read_image, read_passes, write_image
+from relit.models import WEIGHTS
 from relit.upsample import box
 
 MAX_MODEL_BYTES = 25 * 2 ** 20

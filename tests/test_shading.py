@@ -11,16 +11,16 @@ from relit.lighting import Environment, Lighting  # noqa: E402
 from relit.models import run, session  # noqa: E402
 from relit.relight import relight  # noqa: E402
 from relit.shading import FEATURES, ShadingModel  # noqa: E402
-from relit.train.loop import export  # noqa: E402
+from relit.train.loop import RunSettings, export  # noqa: E402
 from relit.train.net import ShadingNet  # noqa: E402
-from relit.train.shading import CACHE_SIZE, CHECKPOINT, ShadingSettings, loss, train_shading  # noqa: E402
+from relit.train.shading import CACHE_SIZE, CHECKPOINT, loss, train_shading  # noqa: E402
 
 
 @pytest.fixture(scope="module")
 def trained(stage, tmp_path_factory):
     folder, _ = stage
     out = tmp_path_factory.mktemp("shading")
-    ckpt = train_shading(folder, out, ShadingSettings(steps=2, batch=2, res=64, checkpoint_every=1))
+    ckpt = train_shading(folder, out, RunSettings(steps=2, batch=2, res=64, checkpoint_every=1))
     return folder, out, ckpt
 
 
@@ -42,7 +42,7 @@ def test_training_resumes_and_exports_an_onnx_model_that_matches_torch(trained, 
     folder, out, ckpt = trained
     first = torch.load(ckpt, weights_only=False)
     assert first["step"] == 2 and first["kind"] == "shading" and first["data"]["examples"] == 8
-    train_shading(folder, out, ShadingSettings(steps=3, batch=2, res=64, checkpoint_every=1))
+    train_shading(folder, out, RunSettings(steps=3, batch=2, res=64, checkpoint_every=1))
     resumed = torch.load(out / CHECKPOINT, weights_only=False)
     assert resumed["step"] == 3 and resumed["history"][:2] == first["history"]
     card = export(out / CHECKPOINT, tmp_path / "shading.onnx", internal=64, version="test")
@@ -88,7 +88,7 @@ def test_the_cli_relights_with_the_shading_network(trained, tmp_path, sphere, ca
     assert main(["relight", str(tmp_path / "passes.exr"), "--hdri", str(data.hdri()), "--shading-model",
                  str(tmp_path / "missing.onnx"), "-o", str(tmp_path / "out2.exr")]) == 1
     err = capsys.readouterr().err.strip()
-    assert len(err.splitlines()) == 1 and "missing.onnx" in err and "shading network" in err
+    assert len(err.splitlines()) == 1 and "missing.json" in err and "no model card" in err
 
 
 def test_eval_reports_the_shading_network_beside_the_engine(trained, stage_validation, tmp_path):

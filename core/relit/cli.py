@@ -209,12 +209,12 @@ def _stage_sheet(args: argparse.Namespace) -> None:
 
 def _train(args: argparse.Namespace) -> None:
     try:
-        from .train.loop import TrainSettings, export, train
-        from .train.shading import ShadingSettings, train_shading
+        from .train.loop import RunSettings, TrainSettings, export, train
+        from .train.shading import train_shading
     except ImportError as exc:
         raise RelitError(f"training needs the train extra (pip install relit[train]): {exc}") from None
     if args.train_command == "shading":
-        settings = ShadingSettings(steps=args.steps, batch=args.batch, res=args.res, lr=args.lr, seed=args.seed,
+        settings = RunSettings(steps=args.steps, batch=args.batch, res=args.res, lr=args.lr, seed=args.seed,
                                    threads=args.threads)
         model = PassesModel.load(Path(args.model) if args.model else None)
         print(f"wrote {train_shading(args.data, args.out, settings, model)}")
@@ -275,6 +275,19 @@ def run_demo(out_dir: Path, config=None) -> tuple[Path, Path]:
 def _demo(args: argparse.Namespace) -> None:
     exr, png = run_demo(Path(args.output), args.config)
     print(f"wrote {exr}\nwrote {png}")
+
+
+def _run_options(r: argparse.ArgumentParser, data: str, out: str) -> None:
+    """The options every ``relit train`` run takes (``relit.train.loop.RunSettings``)."""
+    r.add_argument("--data", required=True, help=data)
+    r.add_argument("--out", required=True, help=out)
+    r.add_argument("--steps", type=int, default=3000, help="total steps (a rerun with more continues)")
+    r.add_argument("--batch", type=int, default=16)
+    r.add_argument("--res", type=int, default=128, help="training crop, pixels")
+    r.add_argument("--lr", type=float, default=2e-3)
+    r.add_argument("--seed", type=int, default=0)
+    r.add_argument("--threads", type=int, default=0, help="torch threads (default: torch's choice)")
+    r.set_defaults(func=_train)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -341,30 +354,16 @@ def parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("train", help="train relit's networks on virtual-light-stage samples (extra train)")
     train = s.add_subparsers(dest="train_command", required=True)
+
     r = train.add_parser("passes", help="train the passes network (resumes from OUT's checkpoint)")
-    r.add_argument("--data", required=True, help="a `relit stage render` folder")
-    r.add_argument("--out", required=True, help="checkpoint folder")
-    r.add_argument("--steps", type=int, default=3000, help="total steps (a rerun with more continues)")
-    r.add_argument("--batch", type=int, default=16)
-    r.add_argument("--res", type=int, default=128, help="training crop, pixels")
-    r.add_argument("--lr", type=float, default=2e-3)
-    r.add_argument("--seed", type=int, default=0)
-    r.add_argument("--threads", type=int, default=0, help="torch threads (default: torch's choice)")
+    _run_options(r, "a `relit stage render` folder", "checkpoint folder")
     r.add_argument("--real", help="folder of real portraits for the synthetic-to-real losses")
     r.add_argument("--teacher", help="their teacher mattes, <stem>.png (scripts/teacher_mattes.py)")
     r.add_argument("--retinex", type=float, default=1.0, help="weight of the smooth-shading prior on real crops")
-    r.set_defaults(func=_train)
     r = train.add_parser("shading", help="train the shading network on the passes network's output (resumes)")
-    r.add_argument("--data", required=True, help="a `relit stage render` folder (people lit two ways)")
-    r.add_argument("--out", required=True, help="checkpoint folder (its cache/ holds the engine's inputs)")
-    r.add_argument("--steps", type=int, default=3000, help="total steps (a rerun with more continues)")
-    r.add_argument("--batch", type=int, default=16)
-    r.add_argument("--res", type=int, default=128, help="training crop, pixels")
-    r.add_argument("--lr", type=float, default=2e-3)
-    r.add_argument("--seed", type=int, default=0)
-    r.add_argument("--threads", type=int, default=0, help="torch threads (default: torch's choice)")
+    _run_options(r, "a `relit stage render` folder (people lit two ways)",
+                "checkpoint folder (its cache/ holds the engine's inputs)")
     r.add_argument("--model", help="the passes ONNX model whose output it refines (default: the shipped one)")
-    r.set_defaults(func=_train)
     r = train.add_parser("export", help="write the ONNX model and its card from a passes or shading checkpoint")
     r.add_argument("checkpoint")
     r.add_argument("-o", "--output", required=True, help=".onnx (the card is written beside it as .json)")

@@ -6,16 +6,11 @@ form; training (``relit.train``) calls the same ``normalise`` so the two cannot 
 """
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass
-from functools import lru_cache
-from pathlib import Path
-
 import numpy as np
 
 from .colour import Image
 from .errors import RelitError
-from .models import run, session
+from .models import ShippedNetwork, run, session
 from .passes import PassStack
 from .upsample import box, guided_upsample, resize
 from .vectors import length, normalize
@@ -23,8 +18,6 @@ from .vectors import length, normalize
 NET_COLOURSPACE = "Linear Rec.709 (sRGB)"  # the virtual light stage renders in it
 LUMA = np.float32([0.2126, 0.7152, 0.0722])
 NO_MATTE = 0.5  # the matte input when the user has none
-WEIGHTS = Path(__file__).parent / "weights"
-MULTIPLE = 16  # the U-Net pools four times
 
 
 def mean_luminance(rgb: np.ndarray) -> np.ndarray:
@@ -42,31 +35,9 @@ def luminance(x: np.ndarray) -> np.ndarray:
     return (x @ LUMA).astype(np.float32)
 
 
-@dataclass(frozen=True)
-class PassesModel:
-    path: Path
-    internal: int  # short side of the network's input, pixels
-    version: str
-
-    @classmethod
-    def load(cls, path: Path | None = None) -> "PassesModel":
-        return _load(str(path or WEIGHTS / "passes.onnx"))
-
-    def size(self, height: int, width: int, internal: int | None = None) -> tuple[int, int]:
-        """The network's input size for a plate: short side ``internal``, both multiples of 16."""
-        short = internal or self.internal
-        scale = short / min(height, width)
-        return (max(MULTIPLE, round(height * scale / MULTIPLE) * MULTIPLE),
-                max(MULTIPLE, round(width * scale / MULTIPLE) * MULTIPLE))
-
-
-@lru_cache(maxsize=4)
-def _load(path: str) -> PassesModel:
-    card = Path(path).with_suffix(".json")
-    if not card.is_file():
-        raise RelitError("no model card (the .json beside the .onnx recording recipe and internal size)", card)
-    info = json.loads(card.read_text())
-    return PassesModel(Path(path), int(info["internal"]), str(info.get("version", "?")))
+class PassesModel(ShippedNetwork):
+    DEFAULT = "passes.onnx"
+    MULTIPLE = 16  # the U-Net pools four times
 
 
 def _network(image: Image, matte: np.ndarray | None, model: PassesModel, internal: int | None,

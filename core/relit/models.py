@@ -5,10 +5,13 @@ logged once per model so a farm log shows where frames ran.
 """
 from __future__ import annotations
 
+import json
 import logging
 import os
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import ClassVar, TypeVar
 
 import numpy as np
 import onnxruntime as ort
@@ -17,6 +20,40 @@ from .errors import RelitError
 
 log = logging.getLogger("relit.models")
 PREFERRED_PROVIDERS = ("CUDAExecutionProvider", "CPUExecutionProvider")
+WEIGHTS = Path(__file__).parent / "weights"
+Card = TypeVar("Card", bound="ShippedNetwork")
+
+
+@dataclass(frozen=True)
+class ShippedNetwork:
+    """A network as relit ships it: the ONNX file, and its card beside it (.json) giving the inference
+    resolution, version, recipe and metrics."""
+
+    path: Path
+    internal: int  # short side of the network's input, pixels
+    version: str
+    DEFAULT: ClassVar[str] = ""  # the shipped file's name in relit/weights
+    MULTIPLE: ClassVar[int] = 1  # input sizes must be multiples of this (2 to the number of poolings)
+
+    @classmethod
+    def load(cls: type[Card], path: str | os.PathLike[str] | None = None) -> Card:
+        return _card(cls, str(path or WEIGHTS / cls.DEFAULT))
+
+    def size(self, height: int, width: int, internal: int | None = None) -> tuple[int, int]:
+        """The network's input size for a plate: short side ``internal`` (default the card's), multiples
+        of MULTIPLE."""
+        scale = (internal or self.internal) / min(height, width)
+        m = self.MULTIPLE
+        return max(m, round(height * scale / m) * m), max(m, round(width * scale / m) * m)
+
+
+@lru_cache(maxsize=8)
+def _card(cls: type[Card], path: str) -> Card:
+    card = Path(path).with_suffix(".json")
+    if not card.is_file():
+        raise RelitError("no model card (the .json beside the .onnx recording recipe and internal size)", card)
+    info = json.loads(card.read_text())
+    return cls(Path(path), int(info["internal"]), str(info.get("version", "?")))
 
 
 def providers(prefer: str | None = None) -> list[str]:

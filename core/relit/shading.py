@@ -10,49 +10,21 @@ divided by its mean luminance over the subject (exposure-invariant) in log form.
 """
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass
-from functools import lru_cache
-from pathlib import Path
-
 import numpy as np
 import PyOpenColorIO as ocio
 
 from .colour import Image, resolve_config
-from .errors import RelitError
 from .estimate import LUMA, NET_COLOURSPACE
-from .models import run, session
+from .models import ShippedNetwork, run, session
 from .upsample import resize
 
-WEIGHTS = Path(__file__).parent / "weights"
 FEATURES = 14  # alpha, normals (3), albedo (3), roughness, diffuse (3), specular (3)
 MAX_LOG_GAIN = 2.0  # gains stay within exp(+-2)
-MULTIPLE = 8  # the network pools three times
 
 
-@dataclass(frozen=True)
-class ShadingModel:
-    path: Path
-    internal: int  # short side of the network's input, pixels
-    version: str
-
-    @classmethod
-    def load(cls, path: str | Path | None = None) -> "ShadingModel":
-        return _load(str(path or WEIGHTS / "shading.onnx"))
-
-    def size(self, height: int, width: int) -> tuple[int, int]:
-        scale = self.internal / min(height, width)
-        return (max(MULTIPLE, round(height * scale / MULTIPLE) * MULTIPLE),
-                max(MULTIPLE, round(width * scale / MULTIPLE) * MULTIPLE))
-
-
-@lru_cache(maxsize=4)
-def _load(path: str) -> ShadingModel:
-    card = Path(path).with_suffix(".json")
-    if not Path(path).is_file() or not card.is_file():
-        raise RelitError("no shading network here (the .onnx and the .json card beside it)", path)
-    info = json.loads(card.read_text())
-    return ShadingModel(Path(path), int(info["internal"]), str(info.get("version", "?")))
+class ShadingModel(ShippedNetwork):
+    DEFAULT = "shading.onnx"
+    MULTIPLE = 8  # the U-Net pools three times
 
 
 def light_scale(diffuse: np.ndarray, alpha: np.ndarray) -> float:

@@ -30,20 +30,26 @@ def _scalp(person: Person) -> np.ndarray:
     return np.flatnonzero((person.region == REGIONS.index("skin")) & head & (y > hairline) & ~ears)
 
 
+def _roots(person: Person, triangles: np.ndarray, count: int, rng: np.random.Generator) -> tuple[np.ndarray, ...]:
+    """``count`` points spread uniformly over the given triangles of the mesh (area-weighted) and the smooth
+    normals there: where strands grow from."""
+    tri = person.vertices[person.faces[triangles]]
+    area = np.linalg.norm(np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0]), axis=1)
+    pick = rng.choice(len(triangles), count, p=area / area.sum())
+    a, b = rng.uniform(size=(2, count, 1))
+    flip = (a + b) > 1
+    a, b = np.where(flip, 1 - a, a), np.where(flip, 1 - b, b)
+    roots = tri[pick, 0] + a * (tri[pick, 1] - tri[pick, 0]) + b * (tri[pick, 2] - tri[pick, 0])
+    normals = person.normals[person.faces[triangles[pick]]].mean(axis=1)
+    return roots, normals / np.linalg.norm(normals, axis=1, keepdims=True)
+
+
 def strands(person: Person, look: Look, rng: np.random.Generator, count: int) -> np.ndarray:
     """(count, POINTS_PER_STRAND, 3) control points; empty for a bald look."""
     scalp = _scalp(person)
     if look.hair_length <= 0 or scalp.size == 0:
         return np.zeros((0, POINTS_PER_STRAND, 3), np.float32)
-    tri = person.vertices[person.faces[scalp]]
-    area = np.linalg.norm(np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0]), axis=1)
-    pick = rng.choice(len(scalp), count, p=area / area.sum())
-    a, b = rng.uniform(size=(2, count, 1))
-    flip = (a + b) > 1
-    a, b = np.where(flip, 1 - a, a), np.where(flip, 1 - b, b)
-    roots = tri[pick, 0] + a * (tri[pick, 1] - tri[pick, 0]) + b * (tri[pick, 2] - tri[pick, 0])
-    normals = person.normals[person.faces[scalp[pick]]].mean(axis=1)
-    normals /= np.linalg.norm(normals, axis=1, keepdims=True)
+    roots, normals = _roots(person, scalp, count, rng)
     flyaway = rng.uniform(size=(count, 1)) < FLYAWAY_SHARE
     length = look.hair_length * rng.uniform(0.7, 1.1, (count, 1)) * np.where(flyaway, 0.5, 1.0)
     gravity = np.array([0.0, -1.0, 0.0])
@@ -96,15 +102,7 @@ def eyebrows(person: Person, look: Look, rng: np.random.Generator) -> np.ndarray
         if not len(band):
             continue
         count = int(BROW_STRANDS * look.brow_density)
-        t = person.vertices[person.faces[band]]
-        area = np.linalg.norm(np.cross(t[:, 1] - t[:, 0], t[:, 2] - t[:, 0]), axis=1)
-        pick = rng.choice(len(band), count, p=area / area.sum())
-        a, b = rng.uniform(size=(2, count, 1))
-        flip = (a + b) > 1
-        a, b = np.where(flip, 1 - a, a), np.where(flip, 1 - b, b)
-        roots = t[pick, 0] + a * (t[pick, 1] - t[pick, 0]) + b * (t[pick, 2] - t[pick, 0])
-        normals = person.normals[person.faces[band[pick]]].mean(axis=1)
-        normals /= np.linalg.norm(normals, axis=1, keepdims=True)
+        roots, normals = _roots(person, band, count, rng)
         along = np.clip(((roots[:, 0] - eye[0]) * side - BROW_SPAN[0]) / (BROW_SPAN[1] - BROW_SPAN[0]), 0, 1)[:, None]
         angle = np.radians(70 - 85 * along + rng.normal(0, 12, (count, 1)))  # up at the nose, out and down after
         comb = np.concatenate([side * np.cos(angle), np.sin(angle), np.zeros_like(angle)], axis=1)

@@ -15,6 +15,7 @@ import time
 import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import torch
@@ -34,14 +35,20 @@ TEACHER_CONFIDENCE = 0.35  # teacher mattes count where |matte - 0.5| exceeds th
 
 
 @dataclass
-class TrainSettings:
+class RunSettings:
+    """What every training run of relit's networks is set by (recorded in its checkpoint and card)."""
+
     steps: int = 3000
     batch: int = 16
     res: int = 128  # training crop, pixels
-    lr: float = 2e-3
+    lr: float = 2e-3  # at the start of the cosine schedule
     seed: int = 0
     checkpoint_every: int = 100
     threads: int = 0  # 0: torch's default
+
+
+@dataclass
+class TrainSettings(RunSettings):
     real: str | None = None  # folder of real portraits
     teacher: str | None = None  # folder of their teacher mattes (<stem>.png)
     real_batch: int = 4  # real crops per step (pairs of jitters)
@@ -106,7 +113,34 @@ def real_losses(pred: tuple[torch.Tensor, ...], batch: dict[str, torch.Tensor], 
     return out
 
 
-def _save(path: Path, state: dict) -> None:
+def optimise(settings: RunSettings, opt: torch.optim.Optimizer, step: int, history: list[dict],
+             step_terms: Callable[[], dict[str, torch.Tensor]], checkpoint: Callable[[int], None], desc: str,
+             shown: tuple[str, ...]) -> None:
+    """The loop every network trains in: from ``step`` to ``settings.steps`` on a cosine learning rate,
+    ``step_terms`` giving each step's losses (``total`` is minimised), their running means in the progress
+    bar (the ``shown`` ones) and in ``history``, and a checkpoint every ``checkpoint_every`` steps and at
+    the end."""
+    bar = tqdm(total=settings.steps, initial=step, desc=desc, unit="step")
+    running: dict[str, float] = {}
+    start = time.time()
+    while step < settings.steps:
+        for group in opt.param_groups:
+            group["lr"] = settings.lr * 0.5 * (1 + math.cos(math.pi * step / settings.steps))
+        terms = step_terms()
+        opt.zero_grad()
+        terms["total"].backward()
+        opt.step()
+        step += 1
+        running = {k: 0.9 * running.get(k, v.item()) + 0.1 * v.item() for k, v in terms.items()}
+        bar.update()
+        bar.set_postfix({k: f"{v:.4f}" for k, v in running.items() if k in shown})
+        if step % settings.checkpoint_every == 0 or step == settings.steps:
+            history.append({"step": step, "seconds": round(time.time() - start, 1), **running})
+            checkpoint(step)
+    bar.close()
+
+
+def save_checkpoint(path: Path, state: dict) -> None:
     with atomic_path(path) as tmp:
         torch.save(state, tmp)
 
@@ -139,22 +173,15 @@ def train(data_dir: str | Path, out_dir: str | Path, settings: TrainSettings) ->
     real = RealData.load(settings.real, settings.teacher) if settings.real else None
     manifest = json.loads((Path(data_dir) / "manifest.json").read_text())
 
-    def checkpoint() -> None:
-        _save(ckpt_path, {"model": net.state_dict(), "optimizer": opt.state_dict(), "generator": gen.get_state(),
-                          "step": step, "history": history, "widths": list(WIDTHS), "settings": asdict(settings),
-                          "earlier": earlier,
+    def checkpoint(step: int) -> None:
+        save_checkpoint(ckpt_path, {
+            "model": net.state_dict(), "optimizer": opt.state_dict(), "generator": gen.get_state(), "step": step,
+            "history": history, "widths": list(WIDTHS), "settings": asdict(settings), "earlier": earlier,
                           "data": {"folder": str(data_dir), "files": len(data.files), "identities": len(data.pairs),
                                    "stage_seed": manifest["seed"], "resolution": manifest["resolution"],
                                    "spp": manifest["spp"], "real": real.files if real else []}})
 
-    net.train()
-    bar = tqdm(total=settings.steps, initial=step, desc="train passes", unit="step")
-    running: dict[str, float] = {}
-    start = time.time()
-    while step < settings.steps:
-        lr = settings.lr * 0.5 * (1 + math.cos(math.pi * step / settings.steps))
-        for group in opt.param_groups:
-            group["lr"] = lr
+    def step_terms() -> dict[str, torch.Tensor]:
         batch = data.batch(settings.batch, settings.res, gen)
         images, mattes = batch["image"], batch["matte"]
         if real is not None:  # one forward pass for both, so batch norm sees them together
@@ -167,17 +194,11 @@ def train(data_dir: str | Path, out_dir: str | Path, settings: TrainSettings) ->
             real_terms = real_losses(tuple(p[n:] for p in pred), real_batch, settings.retinex)
             total = terms["total"] + real_terms.pop("total")
             terms.update(real_terms, total=total)
-        opt.zero_grad()
-        terms["total"].backward()
-        opt.step()
-        step += 1
-        running = {k: 0.9 * running.get(k, v.item()) + 0.1 * v.item() for k, v in terms.items()}
-        bar.update()
-        bar.set_postfix({k: f"{v:.3f}" for k, v in running.items() if k in ("total", "alpha", "normals", "albedo")})
-        if step % settings.checkpoint_every == 0 or step == settings.steps:
-            history.append({"step": step, "seconds": round(time.time() - start, 1), **running})
-            checkpoint()
-    bar.close()
+        return terms
+
+    net.train()
+    optimise(settings, opt, step, history, step_terms, checkpoint, "train passes",
+             ("total", "alpha", "normals", "albedo"))
     return ckpt_path
 
 

@@ -10,10 +10,8 @@ example); training crops and mirrors them.
 from __future__ import annotations
 
 import json
-import math
-import time
 import warnings
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +28,7 @@ from ..shading import FEATURES, network_input
 from ..stage.sample import StageLighting
 from ..upsample import resize
 from .data import manifest_entries
+from .loop import RunSettings, optimise, save_checkpoint
 from .net import SHADING_WIDTHS, ShadingNet
 
 CHECKPOINT = "shading.pt"
@@ -37,17 +36,6 @@ CACHE_SIZE = 192  # pixels: stage frames at the size the shading network sees a 
 NORMALS_X = 1  # feature channel mirrored with the image
 ALBEDO, DIFFUSE, SPECULAR = slice(4, 7), slice(8, 11), slice(11, 14)
 GAIN_PENALTY = 0.01  # on (log gain)^2: no gain without a reason
-
-
-@dataclass
-class ShadingSettings:
-    steps: int = 3000
-    batch: int = 16
-    res: int = 128  # training crop, pixels
-    lr: float = 2e-3
-    seed: int = 0
-    checkpoint_every: int = 100
-    threads: int = 0
 
 
 def _example(source, target, passes: str, config, model: PassesModel) -> np.ndarray:
@@ -128,12 +116,7 @@ def loss(gains: torch.Tensor, x: torch.Tensor) -> dict[str, torch.Tensor]:
     return {"relit": refined, "gain": penalty, "total": refined + GAIN_PENALTY * penalty, "engine": engine}
 
 
-def _save(path: Path, state: dict) -> None:
-    with atomic_path(path) as tmp:
-        torch.save(state, tmp)
-
-
-def train_shading(data_dir: str | Path, out_dir: str | Path, settings: ShadingSettings,
+def train_shading(data_dir: str | Path, out_dir: str | Path, settings: RunSettings,
                   model: PassesModel | None = None) -> Path:
     """Build the cache if needed (``OUT/cache``), then train (or resume) the shading network."""
     out_dir = Path(out_dir)
@@ -160,35 +143,20 @@ def train_shading(data_dir: str | Path, out_dir: str | Path, settings: ShadingSe
         step, history = state["step"], state["history"]
     manifest = json.loads((Path(data_dir) / "manifest.json").read_text())
 
-    def checkpoint() -> None:
-        _save(ckpt_path, {"kind": "shading", "model": net.state_dict(), "optimizer": opt.state_dict(),
+    def checkpoint(step: int) -> None:
+        save_checkpoint(ckpt_path, {"kind": "shading", "model": net.state_dict(), "optimizer": opt.state_dict(),
                           "generator": gen.get_state(), "step": step, "history": history,
                           "widths": list(SHADING_WIDTHS), "settings": asdict(settings),
                           "data": {"folder": str(data_dir), "examples": len(files), "stage_seed": manifest["seed"],
                                    "resolution": manifest["resolution"], "spp": manifest["spp"],
                                    "passes_network": model.version}})
 
+    def step_terms() -> dict[str, torch.Tensor]:
+        x = _crop(examples[torch.randint(len(examples), (settings.batch,), generator=gen)].float(), settings.res, gen)
+        return loss(net(x[:, :FEATURES]), x)
+
     net.train()
-    bar = tqdm(total=settings.steps, initial=step, desc="train shading", unit="step")
-    running: dict[str, float] = {}
-    start = time.time()
-    while step < settings.steps:
-        for group in opt.param_groups:
-            group["lr"] = settings.lr * 0.5 * (1 + math.cos(math.pi * step / settings.steps))
-        index = torch.randint(len(examples), (settings.batch,), generator=gen)
-        x = _crop(examples[index].float(), settings.res, gen)
-        terms = loss(net(x[:, :FEATURES]), x)
-        opt.zero_grad()
-        terms["total"].backward()
-        opt.step()
-        step += 1
-        running = {k: 0.9 * running.get(k, v.item()) + 0.1 * v.item() for k, v in terms.items()}
-        bar.update()
-        bar.set_postfix({k: f"{v:.4f}" for k, v in running.items() if k in ("relit", "engine")})
-        if step % settings.checkpoint_every == 0 or step == settings.steps:
-            history.append({"step": step, "seconds": round(time.time() - start, 1), **running})
-            checkpoint()
-    bar.close()
+    optimise(settings, opt, step, history, step_terms, checkpoint, "train shading", ("relit", "engine"))
     return ckpt_path
 
 
