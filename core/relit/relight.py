@@ -272,55 +272,43 @@ def _light(light: Light, p: np.ndarray, n: np.ndarray, v: np.ndarray, rough: np.
 
 def _area_irradiance(light: AreaLight, p: np.ndarray, n: np.ndarray) -> np.ndarray:
     """Exact irradiance from a Lambertian rectangle at points with normals (3, M): Lambert's polygon
-    formula on the part of the rectangle above each pixel's horizon (clipped by the tangent plane where
-    the horizon cuts it)."""
+    formula on the part of the rectangle above each point's horizon.
+
+    The clipped polygon's edges are each rectangle edge's part above the tangent plane, plus, where the
+    plane cuts the rectangle, the segment along it from where the outline leaves the half-space to where
+    it comes back: five edge terms per pixel, no per-pixel polygons to build.
+    """
     corners = light.corners().astype(np.float32)
-    quad = [corner[:, None] - p for corner in corners]  # the corners seen from each pixel, (3, M) each
-    above = [dot3(q, n) > 0 for q in quad]
+    quad = [corner[:, None] - p for corner in corners]  # the corners seen from each point, (3, M) each
+    height = [dot3(q, n) for q in quad]  # above the tangent plane
+    unit = [_unit(q) for q in quad]
+    total = np.zeros(p.shape[1], np.float32)
+    clipped = np.zeros(p.shape[1], bool)
+    leave, back = np.zeros_like(p), np.zeros_like(p)  # where the outline leaves the half-space, and comes back
+    for k in range(4):
+        j = (k + 1) % 4
+        up0, up1 = height[k] > 0, height[j] > 0
+        crosses = up0 != up1
+        t = height[k] / np.where(crosses, height[k] - height[j], 1)
+        cut = _unit(quad[k] + t * (quad[j] - quad[k]))
+        total += np.where(up0 | up1, _edge(np.where(up0, unit[k], cut), np.where(up1, unit[j], cut), n), 0)
+        leave, back = np.where(up0 & ~up1, cut, leave), np.where(~up0 & up1, cut, back)
+        clipped |= crosses
+    total += np.where(clipped, _edge(leave, back, n), 0)
     facing = np.asarray(light.direction, np.float32) @ (p - corners.mean(axis=0)[:, None]) > 0
-    e = np.zeros(p.shape[1], np.float32)
-    all_above = above[0] & above[1] & above[2] & above[3]
-    whole = np.flatnonzero(facing & all_above)
-    e[whole] = _polygon_irradiance([q[:, whole] for q in quad], None, n[:, whole])
-    cut = np.flatnonzero(facing & (above[0] | above[1] | above[2] | above[3]) & ~all_above)
-    if len(cut):
-        polygon, count = _clip_above(np.stack([q[:, cut].T for q in quad], axis=1), n[:, cut].T)
-        e[cut] = _polygon_irradiance(list(polygon.transpose(1, 2, 0)), count, n[:, cut])
-    return np.maximum(light.radiance * e, 0).astype(np.float32)
+    return np.where(facing, np.maximum(0.5 * light.radiance * total, 0), 0).astype(np.float32)
 
 
-def _polygon_irradiance(polygon: list[np.ndarray], count: np.ndarray | None, n: np.ndarray) -> np.ndarray:
-    """Irradiance per unit radiance from polygons seen from the origin: K vertices (3, M) each, of which
-    the first ``count`` (M,) count (all when None). Lambert's formula: a sum over edges of the angle
-    they subtend times the normal's component along their plane's normal."""
-    a = [q / np.sqrt(np.maximum(dot3(q, q), 1e-24)) for q in polygon]
-    total = np.zeros(n.shape[1], np.float32)
-    for k, start in enumerate(a):
-        end = a[(k + 1) % len(a)]
-        if count is not None:  # the last valid vertex closes the polygon back to the first
-            end = np.where(count > k + 1, end, a[0])
-        cross = np.stack([end[1] * start[2] - end[2] * start[1], end[2] * start[0] - end[0] * start[2],
-                          end[0] * start[1] - end[1] * start[0]])
-        sin = np.sqrt(dot3(cross, cross))
-        edge = np.arctan2(sin, dot3(start, end)) / np.maximum(sin, 1e-12) * dot3(cross, n)
-        total += edge if count is None else np.where(count > k, edge, 0)
-    return 0.5 * total
+def _unit(a: np.ndarray) -> np.ndarray:
+    return a / np.sqrt(np.maximum(dot3(a, a), np.float32(1e-24)))
 
 
-def _clip_above(quad: np.ndarray, n: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Each pixel's quad (M, 4, 3), relative to the pixel, clipped to the half-space its normal (M, 3)
-    points into: (M, 5, 3) vertices in order, the first ``count`` (M,) valid (0, or 3 to 5)."""
-    h = dot(quad, n[:, None])  # (M, 4) heights above the tangent plane
-    quad_next, h_next = np.roll(quad, -1, axis=1), np.roll(h, -1, axis=1)
-    crossing = (h > 0) != (h_next > 0)
-    t = np.where(crossing, h / np.where(crossing, h - h_next, 1), 0)[..., None]
-    # per edge: its start vertex if above, then the point where it crosses the plane
-    candidates = np.stack([quad, quad + t * (quad_next - quad)], axis=2).reshape(len(quad), 8, 3)
-    valid = np.stack([h > 0, crossing], axis=2).reshape(len(quad), 8)
-    polygon = np.zeros((len(quad), 5, 3), np.float32)
-    rows, _ = np.nonzero(valid)
-    polygon[rows, (np.cumsum(valid, axis=1) - 1)[valid]] = candidates[valid]  # the valid ones, in order
-    return polygon, valid.sum(axis=1)
+def _edge(a: np.ndarray, b: np.ndarray, n: np.ndarray) -> np.ndarray:
+    """One edge's term of Lambert's formula for unit vertices a, b (3, M): the angle it subtends times
+    the normal's component along its plane's normal."""
+    cross = np.stack([b[1] * a[2] - b[2] * a[1], b[2] * a[0] - b[0] * a[2], b[0] * a[1] - b[1] * a[0]])
+    sin = np.sqrt(dot3(cross, cross))
+    return np.arctan2(sin, dot3(a, b)) / np.maximum(sin, np.float32(1e-12)) * dot3(cross, n)
 
 
 def area_grid(light: AreaLight, p: np.ndarray, roughness: np.ndarray | float) -> int:
