@@ -1,5 +1,6 @@
 """docs/portraits_sheet.png: the shipped passes network on real portraits it was not trained on, each
-row the input, alpha, normals, albedo, diffuse and specular light and the relit image under two HDRIs.
+row the input, alpha, normals, albedo, diffuse and specular light and the relit image under two HDRIs,
+the engine's and, for the first HDRI, with the shipped shading network.
 
     python scripts/portrait_sheet.py --portraits ../shared/assets/portraits --hdris ../shared/assets/hdri
 
@@ -20,6 +21,7 @@ from relit.estimate import estimate_passes  # noqa: E402
 from relit.io import read_image  # noqa: E402
 from relit.lighting import Environment, Lighting  # noqa: E402
 from relit.relight import relight  # noqa: E402
+from relit.shading import ShadingModel  # noqa: E402
 from relit.sheet import tile_sheet  # noqa: E402
 from relit.upsample import resize  # noqa: E402
 
@@ -47,11 +49,13 @@ def main() -> None:
         stack = estimate_passes(photo)
         stack.metadata.update(camera.to_metadata())
         lit = [relight(stack, Lighting(env)) for env in envs]
+        shaded = relight(stack, Lighting(envs[0]), shading=ShadingModel.load())
         tiles = [("input", "relit", photo.pixels), ("alpha", "alpha", stack.alpha),
                  ("normals", "normals", stack.normals), ("albedo", "albedo", stack.albedo),
                  (f"diffuse {args.lighting[0]}", "diffuse", lit[0].diffuse),
                  (f"specular {args.lighting[0]}", "specular", lit[0].specular)]
         tiles += [(f"relit {n}", "relit", s.relit * s.alpha) for n, s in zip(args.lighting, lit)]
+        tiles.append((f"+ shading net {args.lighting[0]}", "relit", shaded.relit * shaded.alpha))
         rows.append((Path(name).stem, stack.colourspace, tiles))
         print(f"{name}: done")
     tile_sheet(rows, args.output, tile=200)

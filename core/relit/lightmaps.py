@@ -147,10 +147,17 @@ def bilinear_table(table: np.ndarray, size: int) -> np.ndarray:
 
 
 def lookup(coefficients: np.ndarray, coords: tuple[np.ndarray, ...], offset: np.ndarray | int = 0) -> np.ndarray:
-    """Bilinear values (M, C) of a ``bilinear_table`` at ``oct_coords`` (``offset`` selects a level)."""
+    """Bilinear values of a ``bilinear_table`` at ``oct_coords`` (``offset`` selects a level): (M, C), a
+    transposed view of the (C, M) array the arithmetic makes."""
     index, fx, fy = coords
     a, b, c, d = (np.take(k, index + offset, axis=1) for k in coefficients)
-    return np.ascontiguousarray((a + fx * b + fy * (c + fx * d)).T)
+    d *= fx  # in place, on the gathered copies: a + fx b + fy (c + fx d)
+    d += c
+    d *= fy
+    b *= fx
+    b += a
+    b += d
+    return b.T
 
 
 def _source(latlong: np.ndarray, size: tuple[int, int], rotation: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
