@@ -22,7 +22,7 @@ def test_names_come_from_the_pass_table():
     for plane, spec in houdini_planes().items():
         assert PASS_BY_NAME[spec.name].houdini_plane == plane
     assert nuke_layers()["albedo"] == ["albedo.red", "albedo.green", "albedo.blue"]
-    assert len(knob_names()) == len(set(knob_names())) == 3 + 5 + 7 * DCC_LIGHTS
+    assert len(knob_names()) == len(set(knob_names())) == 4 + 5 + 7 * DCC_LIGHTS
 
 
 def test_lights_from_knobs():
@@ -44,11 +44,12 @@ def test_lights_from_knobs():
 def test_job_commands(tmp_path):
     job = PassesJob(plate=str(tmp_path / "plate.####.exr"), folder=str(tmp_path), first=1001, last=1002,
                     matte=str(tmp_path / "matte.####.exr"), hdri="env.exr", rotation=30, hfov=35, refine_matte=True,
-                    command=["relit"])
+                    shading_net=True, command=["relit"])
     (passes, raw), (relight, out), (irradiance, none) = job.commands()
     assert passes == ["relit", "passes", job.plate, "-o", raw, "--hfov", "35", "--frames", "1001-1002",
                       "--matte", job.matte, "--refine-matte"]
     assert relight[:4] == ["relit", "relight", raw, "-o"] and "--rotate" in relight and out == job.output
+    assert relight[-1] == "--shading"
     assert irradiance == ["relit", "irradiance", "env.exr", "-o", job.irradiance] and none is None
     assert [job.path(raw, f).name for f in job.frames()] == ["passes.1001.exr", "passes.1002.exr"]
     still = PassesJob(plate="photo.jpg", folder=str(tmp_path), command=["relit"])

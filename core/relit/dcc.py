@@ -29,7 +29,7 @@ DCC_PASSES = ("alpha", "normals", "depth", "albedo", "roughness", "diffuse", "sp
 LIGHT_KINDS = ("none", "directional", "point", "spot")  # menu order; the kernel's type is index - 1
 NUKE_CHANNEL_SUFFIX = {"R": "red", "G": "green", "B": "blue", "A": "alpha"}
 # the knobs (Nuke) and parameters (Houdini) both adapters expose, by the same names
-JOB_KNOBS = ("cache", "hfov", "refine_matte")
+JOB_KNOBS = ("cache", "hfov", "refine_matte", "shading_net")
 ENV_KNOBS = ("use_hdri", "hdri", "rotation", "exposure", "tint")
 LIGHT_KNOBS = ("type", "position", "direction", "colour", "intensity", "cone", "beam")
 DCC_LIGHTS = 3
@@ -125,6 +125,7 @@ class PassesJob:
     rotation: float = 0.0
     hfov: float = 40.0
     refine_matte: bool = False  # closed-form matting on the plate (relit's matting extra)
+    shading_net: bool = False  # the shading network refines the engine's light (relit relight --shading)
     command: list[str] = field(default_factory=relit_command)
 
     @property
@@ -164,8 +165,9 @@ class PassesJob:
             passes.append("--refine-matte")
         steps = [(passes, self.raw)]
         if self.hdri:
-            steps.append(([*self.command, "relight", self.raw, "-o", self.output, "--hdri", self.hdri,
-                           "--rotate", str(self.rotation), *frames], self.output))
+            relight = [*self.command, "relight", self.raw, "-o", self.output, "--hdri", self.hdri,
+                       "--rotate", str(self.rotation), *frames]
+            steps.append(([*relight, "--shading"] if self.shading_net else relight, self.output))
             steps.append(([*self.command, "irradiance", self.hdri, "-o", self.irradiance], None))
         return steps
 

@@ -18,6 +18,7 @@ from relit.errors import RelitError
 from relit.io import read_passes, write_image
 from relit.passes import PassStack
 from relit.relight import relight
+from relit.shading import ShadingModel
 
 
 def output_planes_to_cook(cop_node) -> tuple[str, ...]:
@@ -91,4 +92,4 @@ def _relit(cop_node, frame: int, values: dict[str, object]) -> PassStack:
     lighting = lighting_from_knobs(values.__getitem__)
     if lighting.environment is None and not lighting.lights:
         return stack
-    return relight(stack, lighting)
+    return relight(stack, lighting, shading=ShadingModel.load() if values["shading_net"] else None)

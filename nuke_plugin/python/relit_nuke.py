@@ -75,7 +75,7 @@ def job_for(node) -> PassesJob:
     return PassesJob(plate=os.path.join(folder, "plate.####.exr"), folder=folder, first=first, last=last,
                      matte=matte, hdri=node["hdri"].value() or None if node["use_hdri"].value() else None,
                      rotation=float(node["rotation"].value()), hfov=float(node["hfov"].value()),
-                     refine_matte=bool(node["refine_matte"].value()))
+                     refine_matte=bool(node["refine_matte"].value()), shading_net=bool(node["shading_net"].value()))
 
 
 def compute(node=None, wait: bool = False) -> threading.Thread | None:
