@@ -94,16 +94,11 @@ def height_from_normals(stack: PassStack, camera: Camera, distance: float = 1.0)
     return (distance - z).astype(np.float32)
 
 
-def shadow_visibility(light: Light, points: np.ndarray, mask: np.ndarray, camera: Camera,
-                      settings: ShadowSettings) -> np.ndarray:
-    """Visibility of a light at the pixels ``mask`` selects (M,): screen-space rays marched through
-    the depth at a reduced resolution, averaged over the light's shadow samples, then interpolated."""
-    return at_pixels([shadow_map(light, points, mask, camera, settings)], mask.shape, np.flatnonzero(mask))[0]
-
-
 def shadow_map(light: Light, points: np.ndarray, mask: np.ndarray, camera: Camera,
                settings: ShadowSettings) -> np.ndarray:
-    """``shadow_visibility`` at the reduced resolution the rays are marched at (1 off the subject)."""
+    """Visibility of a light from the subject (``mask``), at the reduced resolution the rays are marched
+    at (1 off the subject; ``at_pixels`` brings it to the matte's pixels): screen-space rays marched
+    through the depth, averaged over the light's shadow samples."""
     h, w = mask.shape
     stride = max(1, math.ceil(max(h, w) / settings.max_resolution))
     sub_points = points[::stride, ::stride]
@@ -315,9 +310,8 @@ def _edge(a: np.ndarray, b: np.ndarray, n: np.ndarray) -> np.ndarray:
 def area_grid(light: AreaLight, p: np.ndarray, roughness: np.ndarray | float) -> int:
     """Point emitters per side that sample an area light finely enough for the highlights of the
     subject's points (3, M) with these roughnesses (see AREA_SAMPLES_PER_LOBE)."""
-    sample = p[:, :: max(1, p.shape[1] // 4096)]
-    distance = float(np.median(np.sqrt(dot3(sample - np.asarray(light.position, np.float32)[:, None],
-                                            sample - np.asarray(light.position, np.float32)[:, None]))))
+    delta = p[:, :: max(1, p.shape[1] // 4096)] - np.asarray(light.position, np.float32)[:, None]
+    distance = float(np.median(np.sqrt(dot3(delta, delta))))
     alpha = float(np.percentile(np.ravel(roughness)[:: max(1, np.size(roughness) // 4096)], 10))
     angle = math.hypot(*light.size) / max(distance, 1e-6)
     n = math.ceil(AREA_SAMPLES_PER_LOBE * angle / max(alpha, 0.02)) + 1
@@ -331,12 +325,11 @@ def _point_emitters(light: Light, grid: int) -> list[tuple[np.ndarray, float]]:
         return [(np.asarray(light.position, np.float32), light.intensity)]
     if isinstance(light, AreaLight):
         corners = light.corners()
-        n = grid
-        s = (np.arange(n) + 0.5) / n
+        s = (np.arange(grid) + 0.5) / grid
         origin, du, dv = corners[0], corners[1] - corners[0], corners[3] - corners[0]
         area = light.size[0] * light.size[1]
         pts = origin + s[:, None, None] * du + s[None, :, None] * dv
-        return [(q.astype(np.float32), light.radiance * area / n ** 2) for q in pts.reshape(-1, 3)]
+        return [(q.astype(np.float32), light.radiance * area / grid ** 2) for q in pts.reshape(-1, 3)]
     raise RelitError(f"not a positional light: {light!r}")
 
 
