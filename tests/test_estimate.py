@@ -6,12 +6,14 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 
 from relit import data
 from relit.colour import Image
 from relit.estimate import PassesModel, estimate_passes, normalise
 from relit.io import read_image, read_passes, write_image
 from relit.models import WEIGHTS
+from relit.shading import ShadingModel
 from relit.upsample import box
 
 MAX_MODEL_BYTES = 25 * 2 ** 20
@@ -21,12 +23,14 @@ def relit(*args):
     return subprocess.run([sys.executable, "-m", "relit.cli", *map(str, args)], capture_output=True, text=True)
 
 
-def test_the_shipped_model_is_small_and_documented():
-    model = PassesModel.load()
+@pytest.mark.parametrize("network", [PassesModel, ShadingModel])
+def test_the_shipped_models_are_small_and_documented(network):
+    model = network.load()
     assert model.path.stat().st_size <= MAX_MODEL_BYTES
-    card = json.loads((WEIGHTS / "passes.json").read_text())
+    card = json.loads(model.card.read_text())
     assert {"version", "internal", "steps", "training", "data", "final_losses"} <= set(card)
-    assert card["training"]["seed"] is not None and card["data"]["files"] > 0
+    assert card["training"]["seed"] is not None and card["data"]["stage_seed"] is not None
+    assert "validation" in card["evaluation"]  # relit eval --record
 
 
 def test_passes_of_a_real_photo():
@@ -138,10 +142,17 @@ def test_temporal_passes_smooth_noise_and_follow_change():
 
 
 def test_eval_sequences_compares_per_frame_and_temporal(stage_sequence, tmp_path):
+    """... and --record stores the same tables in the model's card (a copy of the shipped model here)."""
     folder, _ = stage_sequence
-    result = relit("eval", folder, "--sequences", "--json", tmp_path / "t.json")
+    for name in ("passes.onnx", "passes.json"):
+        shutil.copy(WEIGHTS / name, tmp_path / name)
+    result = relit("eval", folder, "--sequences", "--json", tmp_path / "t.json", "--model", tmp_path / "passes.onnx",
+                   "--record")
     assert result.returncode == 0, result.stderr
     tables = json.loads((tmp_path / "t.json").read_text())
+    card = json.loads((tmp_path / "passes.json").read_text())
+    assert card["evaluation"][f"sequences: {folder.name}"]["results"] == tables
+    assert card["version"] == json.loads((WEIGHTS / "passes.json").read_text())["version"]
     assert set(tables) == {"accuracy", "temporal error (subject)", "temporal error (skin)"}
     rows = tables["temporal error (subject)"]
     assert set(rows) == {"per-frame", "temporal", "ground truth's own frame-to-frame change"}

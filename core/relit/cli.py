@@ -242,6 +242,11 @@ def _eval(args: argparse.Namespace) -> None:
     if args.json:
         with atomic_path(args.json) as tmp:
             tmp.write_text(json.dumps(results, indent=1) + "\n")
+    if args.record:
+        entry = {"data": str(args.data), "real": args.real, "results": results}
+        for network in (model, shading):
+            if network is not None:
+                network.record(f"sequences: {Path(args.data).name}" if args.sequences else "validation", entry)
 
 
 def run_demo(out_dir: Path, config=None) -> tuple[Path, Path]:
@@ -382,6 +387,8 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--real", help="also: alpha on these real portraits against --teacher mattes (<stem>.png)")
     s.add_argument("--teacher", help="teacher mattes for --real (default: beside the photos)")
     s.add_argument("--json", help="also write the results as JSON")
+    s.add_argument("--record", action="store_true",
+                   help="also store the results in the models' cards (their .json), as the shipped ones do")
     s.set_defaults(func=_eval)
 
     s = sub.add_parser("farm", help="write a render-farm job for a relit sequence command")

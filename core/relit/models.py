@@ -17,6 +17,7 @@ import numpy as np
 import onnxruntime as ort
 
 from .errors import RelitError
+from .io import atomic_path
 
 log = logging.getLogger("relit.models")
 PREFERRED_PROVIDERS = ("CUDAExecutionProvider", "CPUExecutionProvider")
@@ -45,6 +46,17 @@ class ShippedNetwork:
         scale = (internal or self.internal) / min(height, width)
         m = self.MULTIPLE
         return max(m, round(height * scale / m) * m), max(m, round(width * scale / m) * m)
+
+    @property
+    def card(self) -> Path:
+        return self.path.with_suffix(".json")
+
+    def record(self, key: str, value: object) -> None:
+        """Store measurements (``relit eval --record``) in the card, so the shipped file carries its metrics."""
+        info = json.loads(self.card.read_text())
+        info.setdefault("evaluation", {})[key] = value
+        with atomic_path(self.card) as tmp:
+            tmp.write_text(json.dumps(info, indent=1) + "\n")
 
 
 @lru_cache(maxsize=8)
