@@ -36,9 +36,16 @@ $relit train shading --data "$work/stage256" --out "$work/shading" --steps "${SH
 $relit train export "$work/shading/shading.pt" -o core/relit/weights/shading.onnx --internal 192 \
     --version "${VERSION:-0.3}"
 $relit eval "$work/stage256" --shading-model core/relit/weights/shading.onnx --real "$work/real_eval/photos" \
-    --teacher "$work/real_eval/mattes" --json "$work/eval.json"
+    --teacher "$work/real_eval/mattes" --json "$work/eval.json" --record
+# 5. Flicker (README, Video): sequences of unseen people under held-out HDRIs, turning, slow, static.
 $relit stage render --count 4 --frames 12 --turn 1.5 --res 256 --spp 64 --seed 7 --hdris "$assets/hdri" \
-    --out "$work/seq256"
-$relit eval "$work/seq256" --sequences --json "$work/eval_sequences.json"
+    --out "$work/seq_turn"
+$relit stage render --count 3 --frames 10 --turn 0.4 --res 256 --spp 64 --seed 11 --hdris "$assets/hdri" \
+    --out "$work/seq_slow"
+$relit stage render --count 1 --frames 8 --turn 0 --res 256 --spp 64 --seed 7 --hdris "$assets/hdri" \
+    --out "$work/seq_static"
+for seq in seq_turn seq_slow seq_static; do
+    $relit eval "$work/$seq" --sequences --json "$work/eval_$seq.json" --record
+done
 .venv/bin/python scripts/portrait_sheet.py --portraits "$assets/portraits" --hdris "$assets/hdri" \
     -o docs/portraits_sheet.png
