@@ -219,9 +219,9 @@ def at_pixels(maps: list[np.ndarray], shape: tuple[int, int], where: np.ndarray)
             values = np.take(stack.reshape(-1, len(group)), where, axis=0)
         else:
             rows, cols = np.divmod(where, shape[1])
-            y = (rows + 0.5) * (size[0] / shape[0]) - 0.5
-            x = (cols + 0.5) * (size[1] / shape[1]) - 0.5
-            values = bilinear(stack, y, x).astype(np.float32)
+            y = ((rows + 0.5) * (size[0] / shape[0]) - 0.5).astype(np.float32)
+            x = ((cols + 0.5) * (size[1] / shape[1]) - 0.5).astype(np.float32)
+            values = bilinear(stack.astype(np.float32, copy=False), y, x)
         for k, i in enumerate(group):
             out[i] = np.ascontiguousarray(values[:, k])
     return out
