@@ -215,7 +215,7 @@ def _train(args: argparse.Namespace) -> None:
         raise RelitError(f"training needs the train extra (pip install relit[train]): {exc}") from None
     if args.train_command == "shading":
         settings = RunSettings(steps=args.steps, batch=args.batch, res=args.res, lr=args.lr, seed=args.seed,
-                                   threads=args.threads)
+                               threads=args.threads)
         model = PassesModel.load(Path(args.model) if args.model else None)
         print(f"wrote {train_shading(args.data, args.out, settings, model)}")
     elif args.train_command == "passes":

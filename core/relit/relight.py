@@ -221,7 +221,7 @@ def at_pixels(maps: list[np.ndarray], shape: tuple[int, int], where: np.ndarray)
             rows, cols = np.divmod(where, shape[1])
             y = ((rows + 0.5) * (size[0] / shape[0]) - 0.5).astype(np.float32)
             x = ((cols + 0.5) * (size[1] / shape[1]) - 0.5).astype(np.float32)
-            values = bilinear(stack.astype(np.float32, copy=False), y, x)
+            values = bilinear(stack, y, x)  # float32 maps and coordinates: float32 arithmetic
         for k, i in enumerate(group):
             out[i] = np.ascontiguousarray(values[:, k])
     return out

@@ -177,9 +177,9 @@ def train(data_dir: str | Path, out_dir: str | Path, settings: TrainSettings) ->
         save_checkpoint(ckpt_path, {
             "model": net.state_dict(), "optimizer": opt.state_dict(), "generator": gen.get_state(), "step": step,
             "history": history, "widths": list(WIDTHS), "settings": asdict(settings), "earlier": earlier,
-                          "data": {"folder": str(data_dir), "files": len(data.files), "identities": len(data.pairs),
-                                   "stage_seed": manifest["seed"], "resolution": manifest["resolution"],
-                                   "spp": manifest["spp"], "real": real.files if real else []}})
+            "data": {"folder": str(data_dir), "files": len(data.files), "identities": len(data.pairs),
+                     "stage_seed": manifest["seed"], "resolution": manifest["resolution"],
+                     "spp": manifest["spp"], "real": real.files if real else []}})
 
     def step_terms() -> dict[str, torch.Tensor]:
         batch = data.batch(settings.batch, settings.res, gen)

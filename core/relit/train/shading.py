@@ -144,12 +144,13 @@ def train_shading(data_dir: str | Path, out_dir: str | Path, settings: RunSettin
     manifest = json.loads((Path(data_dir) / "manifest.json").read_text())
 
     def checkpoint(step: int) -> None:
-        save_checkpoint(ckpt_path, {"kind": "shading", "model": net.state_dict(), "optimizer": opt.state_dict(),
-                          "generator": gen.get_state(), "step": step, "history": history,
-                          "widths": list(SHADING_WIDTHS), "settings": asdict(settings),
-                          "data": {"folder": str(data_dir), "examples": len(files), "stage_seed": manifest["seed"],
-                                   "resolution": manifest["resolution"], "spp": manifest["spp"],
-                                   "passes_network": model.version}})
+        save_checkpoint(ckpt_path, {
+            "kind": "shading", "model": net.state_dict(), "optimizer": opt.state_dict(),
+            "generator": gen.get_state(), "step": step, "history": history,
+            "widths": list(SHADING_WIDTHS), "settings": asdict(settings),
+            "data": {"folder": str(data_dir), "examples": len(files), "stage_seed": manifest["seed"],
+                     "resolution": manifest["resolution"], "spp": manifest["spp"],
+                     "passes_network": model.version}})
 
     def step_terms() -> dict[str, torch.Tensor]:
         x = _crop(examples[torch.randint(len(examples), (settings.batch,), generator=gen)].float(), settings.res, gen)
