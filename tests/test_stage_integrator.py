@@ -70,13 +70,9 @@ def test_a_blends_diffuse_light_is_its_lambertian_part():
     GGX lobe under dielectric Fresnel, as a blend) is the albedo's: 1.000 here, 0.933 when paths were
     attributed to the lobe they sampled."""
     from relit.stage.integrator import NAME, mi
-    from relit.stage.sample import SPECULAR_SHARE as w
-    albedo, f0 = 0.3, 0.03
-    eta = (1 + f0 ** 0.5) / (1 - f0 ** 0.5)
-    skin = {"type": "blendbsdf", "weight": w,
-            "bsdf_0": {"type": "diffuse", "reflectance": {"type": "rgb", "value": [albedo / (1 - w)] * 3}},
-            "bsdf_1": {"type": "roughconductor", "distribution": "ggx", "alpha": 0.4, "eta": eta, "k": 0.0,
-                       "specular_reflectance": 1 / w}}
+    from relit.stage.sample import plastic
+    albedo = 0.3
+    skin = plastic(mi, [albedo] * 3, 0.03, 0.4)
     scene = mi.load_dict({
         "type": "scene", "integrator": {"type": NAME, "max_depth": 2, "hide_emitters": True},
         "sensor": {"type": "perspective", "fov": 30,

@@ -151,40 +151,46 @@ def _placed(person: Person, shot: Shot) -> tuple[np.ndarray, np.ndarray, np.ndar
     return rot, offset, (person.vertices @ rot.T + offset)
 
 
+def texture(mi, values: np.ndarray) -> dict:
+    """An (H, W, C) array as a Mitsuba bitmap texture, its values as they are (no colour conversion)."""
+    return {"type": "bitmap", "bitmap": mi.Bitmap(np.ascontiguousarray(values, dtype=np.float32)), "raw": True}
+
+
+def reflectance(mi, albedo, scale: float = 1.0) -> dict:
+    """An albedo, a texture map (H, W, 3) or one RGB colour, times ``scale``, as a Mitsuba reflectance."""
+    albedo = np.asarray(albedo, np.float32) * scale
+    return texture(mi, albedo) if albedo.ndim == 3 else {"type": "rgb", "value": [float(x) for x in albedo]}
+
+
+def plastic(mi, albedo, f0: float, alpha) -> dict:
+    """The engine's material model: Lambert of the albedo plus a GGX lobe (roughness ``alpha``, a number or
+    a texture) under dielectric Fresnel of reflectance F0 at normal incidence (a conductor of index eta(F0)
+    and no absorption has exactly a dielectric's reflection), so relit = albedo * diffuse + specular with
+    the albedo and specular_strength passes as they are. Mitsuba has no additive BSDF, so it is a blend
+    that draws the lobe in SPECULAR_SHARE of the samples, each lobe scaled up by the inverse of its weight."""
+    root = math.sqrt(f0)
+    glossy = {"type": "roughconductor", "distribution": "ggx", "alpha": alpha, "eta": (1 + root) / (1 - root),
+              "k": 0.0, "specular_reflectance": 1.0 / SPECULAR_SHARE}
+    diffuse = {"type": "diffuse", "reflectance": reflectance(mi, albedo, 1.0 / (1.0 - SPECULAR_SHARE))}
+    return {"type": "blendbsdf", "weight": SPECULAR_SHARE, "bsdf_0": diffuse, "bsdf_1": glossy}
+
+
 def _materials(mi, look: Look, albedo_map: np.ndarray, rough_map: np.ndarray, diffuse_only: bool) -> dict:
-    """Full materials, or (for the albedo pass) their diffuse lobe alone.
+    """Full materials (``plastic``; hair is Mitsuba's fibre BSDF), or (for the albedo pass) their diffuse
+    lobe alone."""
+    def material(albedo, f0: float, alpha) -> dict:
+        return {"type": "diffuse", "reflectance": reflectance(mi, albedo)} if diffuse_only else \
+            plastic(mi, albedo, f0, alpha)
 
-    A full material is the engine's model, Lambert of the albedo plus a GGX lobe under dielectric
-    Fresnel of reflectance F0 at normal incidence (a conductor of index eta(F0) and no absorption has
-    exactly a dielectric's reflection): relit = albedo * diffuse + specular with the albedo and
-    specular_strength passes as they are. Mitsuba has no additive BSDF, so it is a blend that draws
-    the lobe in SPECULAR_SHARE of the samples, each lobe scaled up by the inverse of its weight.
-    """
-    def tex(arr):
-        return {"type": "bitmap", "bitmap": mi.Bitmap(np.ascontiguousarray(arr, dtype=np.float32)), "raw": True}
-
-    def reflectance(albedo: np.ndarray, scale: float) -> dict:
-        albedo = np.asarray(albedo, np.float32) * scale
-        return tex(albedo) if albedo.ndim == 3 else {"type": "rgb", "value": [float(x) for x in albedo]}
-
-    def plastic(albedo, f0: float, alpha):
-        if diffuse_only:
-            return {"type": "diffuse", "reflectance": reflectance(albedo, 1.0)}
-        root = math.sqrt(f0)
-        glossy = {"type": "roughconductor", "distribution": "ggx", "alpha": alpha, "eta": (1 + root) / (1 - root),
-                  "k": 0.0, "specular_reflectance": 1.0 / SPECULAR_SHARE}
-        diffuse = {"type": "diffuse", "reflectance": reflectance(albedo, 1.0 / (1.0 - SPECULAR_SHARE))}
-        return {"type": "blendbsdf", "weight": SPECULAR_SHARE, "bsdf_0": diffuse, "bsdf_1": glossy}
-
-    hair = ({"type": "diffuse", "reflectance": reflectance(look.hair_albedo(), 1.0)} if diffuse_only else
+    hair = ({"type": "diffuse", "reflectance": reflectance(mi, look.hair_albedo())} if diffuse_only else
             {"type": "hair", "eumelanin": look.hair_eumelanin, "pheomelanin": look.hair_pheomelanin,
              "longitudinal_roughness": HAIR_ROUGHNESS})
     return {
-        "skin": plastic(albedo_map, look.skin_f0, tex(rough_map[..., None])),
-        "cloth": plastic(look.cloth, F0["cloth"], look.cloth_roughness),
-        "eye_front": plastic(look.iris, F0["eye_front"], FIXED_ROUGHNESS["eye_front"]),
-        "eye_back": plastic([0.55, 0.5, 0.48], F0["eye_back"], FIXED_ROUGHNESS["eye_back"]),
-        "mouth": plastic([0.12, 0.03, 0.03], F0["mouth"], FIXED_ROUGHNESS["mouth"]),
+        "skin": material(albedo_map, look.skin_f0, texture(mi, rough_map[..., None])),
+        "cloth": material(look.cloth, F0["cloth"], look.cloth_roughness),
+        "eye_front": material(look.iris, F0["eye_front"], FIXED_ROUGHNESS["eye_front"]),
+        "eye_back": material([0.55, 0.5, 0.48], F0["eye_back"], FIXED_ROUGHNESS["eye_back"]),
+        "mouth": material([0.12, 0.03, 0.03], F0["mouth"], FIXED_ROUGHNESS["mouth"]),
         "hair": hair,
     }
 
@@ -194,7 +200,7 @@ def _surface_materials(mi, look: Look, rough_map: np.ndarray) -> dict:
     specular_strength passes filtered over each pixel like every other pass, and (green) the render's
     coverage."""
     skin = np.stack([rough_map, np.ones_like(rough_map), np.full_like(rough_map, look.skin_f0)], axis=-1)
-    values = {"skin": {"type": "bitmap", "bitmap": mi.Bitmap(np.ascontiguousarray(skin)), "raw": True},
+    values = {"skin": texture(mi, skin),
               "cloth": (look.cloth_roughness, F0["cloth"]),
               **{region: (rough, F0[region]) for region, rough in FIXED_ROUGHNESS.items()}}
     return {region: {"type": "diffuse", "reflectance": value if isinstance(value, dict) else
