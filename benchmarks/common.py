@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import platform
+import statistics
 import time
 from typing import Callable
 
@@ -18,10 +19,16 @@ def machine() -> str:
 
 
 def best_of(fn: Callable[[], object], repeat: int = 5) -> float:
+    return timings(fn, repeat)[0]
+
+
+def timings(fn: Callable[[], object], repeat: int = 5) -> tuple[float, float]:
+    """Best and median of ``repeat`` timed calls after a warm-up: this machine's speed swings from
+    run to run, so both are reported."""
     fn()
     times = []
     for _ in range(repeat):
         start = time.perf_counter()
         fn()
         times.append(time.perf_counter() - start)
-    return min(times)
+    return min(times), statistics.median(times)

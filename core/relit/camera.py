@@ -70,16 +70,13 @@ class Camera:
         return np.stack([x * s * depth, y * s * aspect * depth, -depth], -1).astype(np.float32)
 
     def project(self, points: np.ndarray, height: int, width: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Pixel coordinates (column, row; pixel centres at +0.5) and z-depth of camera-space points."""
+        """Pixel coordinates (column, row; pixel centres at +0.5) and z-depth of camera-space points
+        (..., 3). Pixels are square, so one scale serves both axes."""
         depth = -points[..., 2]
-        s = self._scale()
-        aspect = height / width
-        if self.orthographic:
-            nx, ny = points[..., 0] / s, points[..., 1] / (s * aspect)
-        else:
-            safe = np.maximum(depth, 1e-6)
-            nx, ny = points[..., 0] / (s * safe), points[..., 1] / (s * aspect * safe)
-        return (nx + 1) * width / 2, (1 - ny) * height / 2, depth
+        scale = width / (2 * self._scale())  # pixels per scene unit at distance 1 (or at any, orthographic)
+        if not self.orthographic:
+            scale = scale / np.maximum(depth, np.float32(1e-6))
+        return width / 2 + points[..., 0] * scale, height / 2 - points[..., 1] * scale, depth
 
     def to_metadata(self) -> dict[str, str]:
         return {"camera_hfov": repr(self.hfov), "camera_ortho_width": repr(self.ortho_width)}
