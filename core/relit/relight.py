@@ -96,33 +96,46 @@ def height_from_normals(stack: PassStack, camera: Camera, distance: float = 1.0)
     return (distance - z).astype(np.float32)
 
 
-def shadow_map(light: Light, points: np.ndarray, mask: np.ndarray, camera: Camera,
-               settings: ShadowSettings, ray: int | None = None) -> np.ndarray:
-    """Visibility of a light from the subject (``mask``), at the reduced resolution the rays are marched
-    at (1 off the subject; ``at_pixels`` brings it to the matte's pixels): screen-space rays marched
-    through the depth, averaged over the light's shadow samples (or only sample ``ray``, so that an area
-    light's samples can run as separate tasks and be averaged after)."""
+def shadow_maps(lights: list[Light], points: np.ndarray, mask: np.ndarray, camera: Camera,
+                settings: ShadowSettings, pool: ThreadPoolExecutor | None = None) -> list[np.ndarray]:
+    """Visibility of each light from the subject (``mask``), at the reduced resolution the rays are
+    marched at (1 off the subject; ``at_pixels`` brings them to the matte's pixels): screen-space rays
+    marched through the depth, averaged over each light's shadow samples.
+
+    Every light's rays are marched together, in one part per worker of ``pool``: long arrays, so that
+    numpy's per-call cost and the GIL hold the cores back less than one task per light did.
+    """
     h, w = mask.shape
     stride = max(1, math.ceil(max(h, w) / settings.max_resolution))
     sub_points = points[::stride, ::stride]
     sub_mask = mask[::stride, ::stride]
     p = np.ascontiguousarray(sub_points[sub_mask].T)
-    rays = _shadow_rays(light, p)
-    if ray is not None:
-        rays = rays[ray:ray + 1]
+    rays = [ray for light in lights for ray in _shadow_rays(light, p)]
+    if not rays or not p.shape[1]:
+        return [np.ones(sub_mask.shape, np.float32) for _ in lights]
     # only the subject occludes; one pixel of empty space around the frame takes the rays that leave it
     depth = np.full((sub_mask.shape[0] + 2, sub_mask.shape[1] + 2), np.inf, np.float32)
     depth[1:-1, 1:-1] = np.where(sub_mask, -sub_points[..., 2], np.inf)
-    visible = np.zeros(p.shape[1], np.float32)
-    for d, dist in rays:
-        visible += _march(p, d, dist, depth, camera, settings)
-    vis = np.ones(sub_mask.shape, np.float32)
-    vis[sub_mask] = visible / len(rays)
-    return vis
+    origins = np.tile(p, len(rays))
+    directions = np.concatenate([d for d, _ in rays], axis=1)
+    distances = np.concatenate([dist for _, dist in rays])
+    ends = np.linspace(0, origins.shape[1], (os.cpu_count() or 1) if pool is not None else 1, endpoint=False)
+    parts = [slice(a, b) for a, b in zip(ends.astype(int), [*ends[1:].astype(int), origins.shape[1]])]
+    tasks = [partial(_march, origins[:, i], directions[:, i], distances[i], depth, camera, settings) for i in parts]
+    visible = np.concatenate(list(pool.map(lambda task: task(), tasks)) if pool is not None else [tasks[0]()])
+    visible = visible.reshape(len(rays), p.shape[1])
+    out, first = [], 0
+    for light in lights:
+        count = shadow_samples(light)
+        vis = np.ones(sub_mask.shape, np.float32)
+        vis[sub_mask] = visible[first:first + count].mean(axis=0)
+        out.append(vis)
+        first += count
+    return out
 
 
 def shadow_samples(light: Light) -> int:
-    """How many shadow rays ``shadow_map`` marches per point for a light."""
+    """How many shadow rays ``shadow_maps`` marches per point for a light."""
     return AREA_SHADOW_SAMPLES ** 2 if isinstance(light, AreaLight) else 1
 
 
@@ -444,16 +457,12 @@ def relight(stack: PassStack, lighting: Lighting, camera: Camera | None = None,
         # maps brought to the matte's pixels together
         keys = maps.keys if maps is not None else []
         shadowed = [*lighting.lights, *(DirectionalLight(k.direction) for k in keys)] if shadows.enabled else []
-        # one task per shadow ray, so an area light's several rays spread over the cores
-        samples = [shadow_samples(light) for light in shadowed]
-        jobs = [partial(shadow_map, light, points, mask, camera, shadows, ray)
-                for light, count in zip(shadowed, samples) for ray in range(count)]
-        if env is not None and occlusion.enabled:
-            jobs.append(partial(occlusion_map, points, stack.normals, mask, camera, occlusion))
         with ThreadPoolExecutor(max_workers=os.cpu_count()) as pool:  # numpy releases the GIL
-            done = list(pool.map(lambda job: job(), jobs))
-        ends = np.cumsum(samples, dtype=int)
-        low = [sum(done[end - count:end]) / count for end, count in zip(ends, samples)] + done[sum(samples):]
+            occluded = pool.submit(occlusion_map, points, stack.normals, mask, camera, occlusion) \
+                if env is not None and occlusion.enabled else None
+            low = shadow_maps(shadowed, points, mask, camera, shadows, pool)
+            if occluded is not None:
+                low.append(occluded.result())
         values = at_pixels(low, (h, w), where)
         rough = px.get("rough", DEFAULT_ROUGHNESS)
         visible = [(light, values[i] if shadows.enabled else None,
