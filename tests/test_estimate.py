@@ -99,7 +99,10 @@ def test_passes_cli_errors(tmp_path):
     result = relit("passes", tmp_path / "plate.png", "-o", tmp_path / "o.exr", "--matte", tmp_path / "matte.exr")
     assert result.returncode == 1 and "matte is 8x8 but the plate is 16x16" in result.stderr
     result = relit("passes", tmp_path / "plate.png", "-o", tmp_path / "o.exr", "--model", tmp_path / "none.onnx")
-    assert result.returncode == 1 and "none.json: no model card" in result.stderr
+    assert result.returncode == 1 and "none.onnx: no such ONNX model" in result.stderr
+    (tmp_path / "cardless.onnx").write_bytes(b"")  # the card is looked for before the model is read
+    result = relit("passes", tmp_path / "plate.png", "-o", tmp_path / "o.exr", "--model", tmp_path / "cardless.onnx")
+    assert result.returncode == 1 and "cardless.json: no model card" in result.stderr
 
 
 def test_eval_prints_every_table_with_its_baselines(stage_validation, tmp_path):

@@ -88,7 +88,7 @@ def test_the_cli_relights_with_the_shading_network(trained, tmp_path, sphere, ca
     assert main(["relight", str(tmp_path / "passes.exr"), "--hdri", str(data.hdri()), "--shading-model",
                  str(tmp_path / "missing.onnx"), "-o", str(tmp_path / "out2.exr")]) == 1
     err = capsys.readouterr().err.strip()
-    assert len(err.splitlines()) == 1 and "missing.json" in err and "no model card" in err
+    assert len(err.splitlines()) == 1 and "missing.onnx" in err and "no such ONNX model" in err
 
 
 def test_eval_reports_the_shading_network_beside_the_engine(trained, stage_validation, tmp_path):

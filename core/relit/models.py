@@ -61,6 +61,8 @@ class ShippedNetwork:
 
 @lru_cache(maxsize=8)
 def _card(cls: type[Card], path: str) -> Card:
+    if not Path(path).is_file():
+        raise RelitError("no such ONNX model", path)
     card = Path(path).with_suffix(".json")
     if not card.is_file():
         raise RelitError("no model card (the .json beside the .onnx recording recipe and internal size)", card)
