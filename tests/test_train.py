@@ -8,14 +8,14 @@ torch = pytest.importorskip("torch")
 
 from relit.models import run, session  # noqa: E402
 from relit.train.data import StageData  # noqa: E402
-from relit.train.loop import CHECKPOINT, TrainSettings, _retinex, export, train  # noqa: E402
+from relit.train.loop import CHECKPOINT, TrainSettings, _retinex, export, losses, train  # noqa: E402
 from relit.train.net import PassesNet  # noqa: E402
 
 
 def test_batches_pair_lightings_of_one_person(stage):
     folder, _ = stage
     data = StageData.load(folder, "train")
-    assert data.samples.shape[1:] == (14, 64, 64) and all(len(p) == 2 for p in data.pairs)
+    assert data.samples.shape[1:] == (15, 64, 64) and all(len(p) == 2 for p in data.pairs)
     batch = data.batch(4, 32, torch.Generator().manual_seed(0))
     assert batch["image"].shape == (4, 3, 32, 32) and batch["matte"].shape == (4, 1, 32, 32)
     n = batch["normals"]
@@ -23,6 +23,20 @@ def test_batches_pair_lightings_of_one_person(stage):
     # rows 0 and 1 are one person and one crop under two lightings: same geometry, different light
     assert torch.equal(batch["alpha"][0], batch["alpha"][1])
     assert not torch.equal(batch["image"][0], batch["image"][1])
+
+
+def test_skin_pixels_weigh_more_in_the_normals_loss(stage):
+    folder, _ = stage
+    batch = StageData.load(folder, "train").batch(4, 32, torch.Generator().manual_seed(0))
+    skin = batch["skin"] > 0.5
+    assert skin.any() and bool((batch["alpha"][skin] > 0.5).all())  # skin is part of the subject
+    wrong = torch.where(skin, -batch["normals"], batch["normals"])  # every error on the skin
+    pred = (batch["alpha"], wrong, batch["albedo"], batch["roughness"])
+    plain, weighted = losses(pred, batch)["normals"], losses(pred, batch, skin=2.0)["normals"]
+    subject = (batch["alpha"] > 0.5).float()
+    share = float((skin.float() * subject).sum() / subject.sum())  # of the subject that is skin
+    assert plain == pytest.approx(2 * share, rel=1e-3)  # 1 - cos(180 degrees) on the skin, 0 elsewhere
+    assert weighted > plain * 1.5
 
 
 def test_training_resumes_and_the_onnx_export_matches_torch(stage, tmp_path):

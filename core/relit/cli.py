@@ -222,7 +222,8 @@ def _train(args: argparse.Namespace) -> None:
         if bool(args.real) != bool(args.teacher):
             raise RelitError("--real and --teacher go together (real portraits and their teacher mattes)")
         settings = TrainSettings(steps=args.steps, batch=args.batch, res=args.res, lr=args.lr, seed=args.seed,
-                                 threads=args.threads, real=args.real, teacher=args.teacher, retinex=args.retinex)
+                                 threads=args.threads, real=args.real, teacher=args.teacher, retinex=args.retinex,
+                                 skin=args.skin)
         print(f"wrote {train(args.data, args.out, settings)}")
     else:
         card = export(args.checkpoint, args.output, args.internal, args.version)
@@ -365,6 +366,7 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--real", help="folder of real portraits for the synthetic-to-real losses")
     r.add_argument("--teacher", help="their teacher mattes, <stem>.png (scripts/teacher_mattes.py)")
     r.add_argument("--retinex", type=float, default=1.0, help="weight of the smooth-shading prior on real crops")
+    r.add_argument("--skin", type=float, default=0.0, help="extra weight of skin pixels in the normals loss")
     r = train.add_parser("shading", help="train the shading network on the passes network's output (resumes)")
     _run_options(r, "a `relit stage render` folder (people lit two ways)",
                 "checkpoint folder (its cache/ holds the engine's inputs)")

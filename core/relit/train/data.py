@@ -18,25 +18,28 @@ from ..colour import Image
 from ..errors import RelitError
 from ..estimate import NET_COLOURSPACE, NO_MATTE, mean_luminance, normalise
 from ..io import read_image, read_matte, read_passes
+from ..stage.sample import skin_mask
 from ..upsample import resize
 
-# channels of a stacked sample: input (3), alpha (1), normals (3), albedo (3), roughness (1), and the
-# person alone (3: premultiplied, on the input's scale) for putting them over another background
+# channels of a stacked sample: input (3), alpha (1), normals (3), albedo (3), roughness (1), the
+# person alone (3: premultiplied, on the input's scale) for putting them over another background, and
+# where the skin is (1: the evaluation's ``skin_mask``)
 SLICES = {"image": slice(0, 3), "alpha": slice(3, 4), "normals": slice(4, 7), "albedo": slice(7, 10),
-          "roughness": slice(10, 11), "person": slice(11, 14)}
-CHANNELS = 14
+          "roughness": slice(10, 11), "person": slice(11, 14), "skin": slice(14, 15)}
 NEW_BACKGROUND = 0.5  # share of stage samples put over a procedural background instead of their HDRI's view
 
 
 def sample_array(path: Path) -> np.ndarray:
-    """(14, H, W) float16: the normalised composite (what a photo would show), the true passes and the
-    premultiplied person on the same scale, in log form like the input."""
+    """(15, H, W) float16: the normalised composite (what a photo would show), the true passes, the
+    premultiplied person on the same scale, in log form like the input, and the skin mask."""
     stack = read_passes(path)
     stack.require("composite", "alpha", "normals", "albedo", "roughness", "relit")
     composite, albedo, relit = (Image(p, stack.colourspace).to(NET_COLOURSPACE).pixels
                                 for p in (stack.composite, stack.albedo, stack.relit))
     person = np.log1p(np.maximum(relit * stack.alpha, 0) / mean_luminance(composite))
-    arr = np.concatenate([normalise(composite), stack.alpha, stack.normals, albedo, stack.roughness, person], -1)
+    skin = skin_mask(stack)[..., None].astype(np.float32)
+    arr = np.concatenate([normalise(composite), stack.alpha, stack.normals, albedo, stack.roughness, person, skin],
+                         -1)
     return arr.transpose(2, 0, 1).astype(np.float16)
 
 
@@ -54,7 +57,7 @@ def manifest_entries(folder: Path, split: str, limit: int | None = None) -> list
 
 @dataclass
 class StageData:
-    samples: torch.Tensor  # (N, 11, H, W) float16
+    samples: torch.Tensor  # (N, 15, H, W) float16: sample_array's
     pairs: list[list[int]]  # per identity, the sample indices of its lightings
     files: list[str]
 

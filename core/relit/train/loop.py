@@ -53,6 +53,7 @@ class TrainSettings(RunSettings):
     teacher: str | None = None  # folder of their teacher mattes (<stem>.png)
     real_batch: int = 4  # real crops per step (pairs of jitters)
     retinex: float = 1.0  # weight of the Retinex prior on real crops (0 in the shipped 0.2's first 2500 steps)
+    skin: float = 0.0  # extra weight of skin pixels in the normals loss (faces are what a relight is judged by)
 
 
 def _gradient(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -63,7 +64,9 @@ def _masked_mean(x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
     return (x * weight).sum() / weight.sum().clamp(min=1.0)
 
 
-def losses(pred: tuple[torch.Tensor, ...], batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+def losses(pred: tuple[torch.Tensor, ...], batch: dict[str, torch.Tensor], skin: float = 0.0
+           ) -> dict[str, torch.Tensor]:
+    """The stage's losses; ``skin`` is the extra weight of skin pixels in the normals term."""
     alpha, normals, albedo, rough = pred
     subject = (batch["alpha"] > 0.5).float()
     gx, gy = _gradient(alpha)
@@ -71,7 +74,8 @@ def losses(pred: tuple[torch.Tensor, ...], batch: dict[str, torch.Tensor]) -> di
     out = {
         "alpha": F.l1_loss(alpha, batch["alpha"]),
         "alpha_grad": F.l1_loss(gx, tx) + F.l1_loss(gy, ty),
-        "normals": _masked_mean(1 - (normals * batch["normals"]).sum(1, keepdim=True), subject),
+        "normals": _masked_mean(1 - (normals * batch["normals"]).sum(1, keepdim=True),
+                                subject * (1 + skin * batch["skin"])),
         "albedo": _masked_mean((albedo - batch["albedo"]).abs().mean(1, keepdim=True), subject),
         "roughness": _masked_mean((rough - batch["roughness"]).abs(), subject),
     }
@@ -189,7 +193,7 @@ def train(data_dir: str | Path, out_dir: str | Path, settings: TrainSettings) ->
             images, mattes = torch.cat([images, real_batch["image"]]), torch.cat([mattes, real_batch["matte"]])
         pred = net(images, mattes)
         n = len(batch["image"])
-        terms = losses(tuple(p[:n] for p in pred), batch)
+        terms = losses(tuple(p[:n] for p in pred), batch, settings.skin)
         if real is not None:
             real_terms = real_losses(tuple(p[n:] for p in pred), real_batch, settings.retinex)
             total = terms["total"] + real_terms.pop("total")
