@@ -17,6 +17,21 @@ def test_uniform_environment_gives_unit_diffuse():
     assert np.allclose(maps.shade(n, n, np.zeros(100), np.zeros(100))[0], 1.0, atol=2e-3)
 
 
+def test_one_roughness_for_all_pixels_matches_per_pixel_roughness_and_keeps_few_tables():
+    # the blended table kept for a scalar roughness and F0 must give what per-pixel values give
+    rng = np.random.default_rng(1)
+    maps = lm.LightMaps.from_latlong(rng.random((32, 64, 3)).astype(np.float32) * 4)
+    n = rng.normal(size=(500, 3)).astype(np.float32)
+    n[:, 2] = np.abs(n[:, 2])
+    n /= np.linalg.norm(n, axis=1, keepdims=True)
+    v = np.tile(np.float32([0.1, 0.0, 1.0]) / np.float32(math.hypot(0.1, 1.0)), (500, 1))
+    for roughness in np.linspace(0.05, 0.95, lm.UNIFORM_TABLES + 3):
+        _, kept = maps.shade(n, v, float(roughness), 0.04)
+        _, per_pixel = maps.shade(n, v, np.full(500, roughness), np.full(500, 0.04))
+        assert np.allclose(kept, per_pixel, rtol=1e-4, atol=1e-6)
+    assert len(maps._uniforms) == lm.UNIFORM_TABLES
+
+
 def test_directions_and_uv_are_inverse():
     d, omega = lm.latlong_directions(64, 32)
     u, v = lm.uv_from_direction(d)

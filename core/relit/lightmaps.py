@@ -344,7 +344,7 @@ class LightMaps:
             if diffuse:
                 table = np.concatenate([getattr(self, diffuse), table], axis=1)
             if len(self._uniforms) >= UNIFORM_TABLES:  # a roughness knob being dragged: keep the latest
-                del self._uniforms[next(iter(self._uniforms))]
+                self._uniforms.pop(next(iter(self._uniforms)), None)  # the chunks' threads may race here
             self._uniforms[key] = bilinear_table(table, SPECULAR_OCT)
         return self._uniforms[key]
 

@@ -102,8 +102,8 @@ def shadow_maps(lights: list[Light], points: np.ndarray, mask: np.ndarray, camer
     marched at (1 off the subject; ``at_pixels`` brings them to the matte's pixels): screen-space rays
     marched through the depth, averaged over each light's shadow samples.
 
-    Every light's rays are marched together, in one part per worker of ``pool``: long arrays, so that
-    numpy's per-call cost and the GIL hold the cores back less than one task per light did.
+    Every light's rays are marched together, split in one part per core on ``pool``: long arrays, so
+    that numpy's per-call cost and the GIL hold the cores back less than one task per light did.
     """
     h, w = mask.shape
     stride = max(1, math.ceil(max(h, w) / settings.max_resolution))
