@@ -22,7 +22,7 @@ from .lighting import AreaLight, DirectionalLight, Light, Lighting, PointLight, 
 from .lightmaps import bilinear, ggx_d, smith_g1
 from .passes import PassStack, check_unit_normals
 from .shading import ShadingModel, refine_light
-from .vectors import dot, dot3, length, normalize
+from .vectors import dot, dot3, normalize
 
 DEFAULT_ROUGHNESS = 0.45  # skin: a broad sheen
 DEFAULT_SPECULAR_STRENGTH = 0.028  # F0 of skin (index of refraction about 1.4)
@@ -192,11 +192,19 @@ def occlusion_map(points: np.ndarray, normals: np.ndarray, mask: np.ndarray, cam
     ahead = depth[depth > 0]  # a depth pass may hold no surface (0) under a soft matte's faint edge
     subject = float(np.median(ahead)) if ahead.size else 1.0
     radius_px = max(2.0, settings.radius * subject / camera.frame_width(subject) * sw)
-    flat = np.where(sub_mask[..., None], pts, np.nan).reshape(-1, 3)
+    reach = np.float32(settings.radius * subject)
+    # the points component-major, the off-subject ones and a border as wide as the search NaN: a step of
+    # the search is then one shift of flat indices for every pixel, with no bounds to test
+    pad = math.ceil(radius_px) + 1
+    padded = np.full((3, sh + 2 * pad, sw + 2 * pad), np.nan, np.float32)
+    padded[:, pad:-pad, pad:-pad] = np.where(sub_mask, np.moveaxis(pts, -1, 0), np.nan)
+    flat, width = padded.reshape(3, -1), sw + 2 * pad
+    at = (rows + pad) * width + cols + pad
+    pc, vc = np.ascontiguousarray(p.T), np.ascontiguousarray(v.T)
     total = np.zeros(len(p), np.float32)
     for k in range(settings.slices):
         phi = math.pi * (k + 0.5) / settings.slices
-        step = np.float32([math.cos(phi), -math.sin(phi)])  # screen (col, row); +Y up is -row
+        step = (math.cos(phi), -math.sin(phi))  # screen (col, row); +Y up is -row
         direction = np.float32([math.cos(phi), math.sin(phi), 0])  # the slice's screen axis in camera space
         t = normalize(direction - (v @ direction)[:, None] * v)  # in the slice, orthogonal to v
         nt, nv = dot(n, t), dot(n, v)
@@ -207,14 +215,10 @@ def occlusion_map(points: np.ndarray, normals: np.ndarray, mask: np.ndarray, cam
             best = np.full(len(p), -1.0, np.float32)  # cos of the horizon angle from v
             for j in range(1, settings.steps + 1):
                 offset = sign * radius_px * j / settings.steps
-                c = np.rint(cols + step[0] * offset).astype(np.int64)
-                r = np.rint(rows + step[1] * offset).astype(np.int64)
-                inside = (c >= 0) & (c < sw) & (r >= 0) & (r < sh)
-                delta = np.take(flat, np.where(inside, r * sw + c, 0), axis=0) - p
-                dist = length(delta)
-                cos_h = dot(delta, v) / np.maximum(dist, 1e-8)
-                near = inside & np.isfinite(cos_h) & (dist < settings.radius * subject)
-                best = np.where(near & (cos_h > best), cos_h, best)
+                delta = np.take(flat, at + round(step[1] * offset) * width + round(step[0] * offset), axis=1) - pc
+                dist = np.sqrt(dot3(delta, delta))
+                cos_h = dot3(delta, vc) / np.maximum(dist, np.float32(1e-8))
+                best = np.where(np.isfinite(cos_h) & (dist < reach) & (cos_h > best), cos_h, best)
             horizons.append(np.arccos(np.clip(best, -1, 1)))
         h1 = np.maximum(-horizons[0] - settings.bias, gamma - math.pi / 2)
         h2 = np.minimum(horizons[1] + settings.bias, gamma + math.pi / 2)
