@@ -126,6 +126,10 @@ def test_composite_is_linear_over():
 def test_bad_inputs(sphere, tmp_path):
     with pytest.raises(RelitError, match="not unit length"):
         relight(sphere.replace(normals=sphere.normals * 2), Lighting(lights=[DirectionalLight((0, 0, 1))]))
+    nan = sphere.normals.copy()
+    nan[32, 32] = np.nan  # under the matte
+    with pytest.raises(RelitError, match="not unit length"):
+        relight(sphere.replace(normals=nan), Lighting(lights=[DirectionalLight((0, 0, 1))]))
     with pytest.raises(RelitError, match="missing pass\\(es\\) normals"):
         relight(sphere.replace(normals=None), Lighting(lights=[DirectionalLight((0, 0, 1))]))
     with pytest.raises(RelitError, match="no lighting"):

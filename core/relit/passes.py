@@ -5,6 +5,7 @@ nothing else spells them.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field, fields
 from typing import Iterator
 
@@ -13,7 +14,7 @@ import PyOpenColorIO as ocio
 
 from .colour import Image, resolve_config, working_space
 from .errors import RelitError
-from .vectors import length
+from .vectors import dot
 
 
 @dataclass(frozen=True)
@@ -56,10 +57,13 @@ UNIT_TOLERANCE = 1e-2  # normals from half-float EXRs are unit length to ~1e-3; 
 
 
 def check_unit_normals(n: np.ndarray) -> None:
-    """(M, 3) normals must be unit length: a clear error for anything else (a wrong layer, bad data)."""
+    """(M, 3) normals must be unit length: a clear error for anything else (a wrong layer, bad data,
+    NaNs). Squared lengths bound the error: no square roots per pixel."""
     if n.size:
-        err = float(np.abs(length(n) - 1.0).max())
-        if err > UNIT_TOLERANCE:
+        squared = dot(n, n)
+        lo, hi = float(squared.min()), float(squared.max())  # NaN if any normal is
+        if not ((1 - UNIT_TOLERANCE) ** 2 <= lo and hi <= (1 + UNIT_TOLERANCE) ** 2):
+            err = math.nan if math.isnan(lo) or math.isnan(hi) else max(1 - math.sqrt(max(lo, 0.0)), math.sqrt(hi) - 1)
             raise RelitError(f"normals are not unit length (max |len-1| = {err:.3g} > {UNIT_TOLERANCE}); "
                              "expected camera-space unit vectors in normals.X/Y/Z")
 
