@@ -25,24 +25,23 @@ cp "$assets"/portraits/pool/pd_00{17,18,19,20,31,32}.jpg "$assets"/portraits/{as
 .mpvenv/bin/python scripts/teacher_mattes.py "$work"/real_eval/photos/* -o "$work/real_eval/mattes"
 # 3. Train (seeded, checkpoints every 100 steps; rerunning resumes), export, evaluate, draw the sheet.
 #    2500 steps without the Retinex prior, then 600 steps of fine-tuning with it (without it the albedo of
-#    real photos came out one flat colour; see docs/networks.md): model 0.3.
+#    real photos came out one flat colour; see docs/networks.md): model 0.3, not shipped.
 $relit train passes --data "$work/stage256" --out "$work/ckpt" --steps "$steps" --batch 16 --res 128 --seed 0 \
     --threads 2 --real "$assets/portraits/pool" --teacher "$work/teacher" --retinex 0
 $relit train passes --data "$work/stage256" --out "$work/ckpt" --steps $((steps + 600)) --batch 16 --res 128 \
     --seed 0 --lr 0.01 --real "$assets/portraits/pool" --teacher "$work/teacher" --retinex 1
-$relit train export "$work/ckpt/passes.pt" -o "$work/passes_0.3.onnx" --internal 192 --version 0.3
-# 4. The shading network (0.3), on the engine's light from model 0.3's passes (and the exact passes).
-$relit train shading --data "$work/stage256" --out "$work/shading" --steps "${SHADING_STEPS:-3000}" --seed 0 \
-    --threads 2 --model "$work/passes_0.3.onnx"
-$relit train export "$work/shading/shading.pt" -o core/relit/weights/shading.onnx --internal 192 --version 0.3
-# 5. Model 0.4: 600 more steps with skin pixels weighing 3x in the normals loss (faces are what a relight
-#    is judged by; skin normals went from 15.2 to 14.0 degrees, see docs/networks.md).
-#    In a folder of its own, from a copy of 0.3's checkpoint, so that a rerun leaves 0.3's alone.
+# 4. Model 0.4: 600 more steps with skin pixels weighing 3x in the normals loss (faces are what a relight
+#    is judged by; skin normals went from 15.2 to 14.0 degrees, see docs/networks.md). In a folder of its
+#    own, from a copy of 0.3's checkpoint, so that a rerun leaves 0.3's alone.
 mkdir -p "$work/ckpt_skin"
 [ -f "$work/ckpt_skin/passes.pt" ] || cp "$work/ckpt/passes.pt" "$work/ckpt_skin/passes.pt"
 $relit train passes --data "$work/stage256" --out "$work/ckpt_skin" --steps $((steps + 1200)) --batch 16 --res 128 \
     --seed 0 --lr 0.01 --real "$assets/portraits/pool" --teacher "$work/teacher" --retinex 1 --skin 2
 $relit train export "$work/ckpt_skin/passes.pt" -o core/relit/weights/passes.onnx --internal 192 --version 0.4
+# 5. The shading network, on the engine's light from the passes network just exported (and the exact passes).
+$relit train shading --data "$work/stage256" --out "$work/shading04" --steps "${SHADING_STEPS:-3000}" --seed 0 \
+    --threads 2
+$relit train export "$work/shading04/shading.pt" -o core/relit/weights/shading.onnx --internal 192 --version 0.4
 $relit eval "$work/stage256" --shading-model core/relit/weights/shading.onnx --real "$work/real_eval/photos" \
     --teacher "$work/real_eval/mattes" --json "$work/eval.json" --record
 # 6. Flicker (README, Video): sequences of unseen people under held-out HDRIs, turning, slow, static.
