@@ -290,6 +290,14 @@ def key_lights(latlong: np.ndarray, rotation: float) -> tuple[np.ndarray, list[K
     return residual.astype(np.float32), lights
 
 
+def _bracket(roughness: np.ndarray | float) -> tuple[np.ndarray, np.ndarray]:
+    """For each roughness, the specular level at or below it (at most the last but one) and the float32
+    weight of the level above: the two levels a look-up blends."""
+    level = np.interp(np.clip(roughness, 0, 1), SPECULAR_ROUGHNESS, np.arange(len(SPECULAR_ROUGHNESS)))
+    low = np.minimum(np.asarray(level).astype(np.int32), len(SPECULAR_ROUGHNESS) - 2)
+    return low, (level - low).astype(np.float32)
+
+
 @dataclass
 class LightMaps:
     """An environment's prefiltered maps in the camera frame for one rotation (exposure and tint apply
@@ -334,11 +342,9 @@ class LightMaps:
         named ``diffuse`` if one is. Kept, so that a frame's chunks and a sequence's frames build it once."""
         key = (roughness, f0, diffuse)
         if key not in self._uniforms:
-            last = len(SPECULAR_ROUGHNESS) - 2
-            level = float(np.interp(np.clip(roughness, 0, 1), SPECULAR_ROUGHNESS, np.arange(len(SPECULAR_ROUGHNESS))))
-            low, t = min(int(level), last), np.float32(level - min(int(level), last))
+            low, t = _bracket(roughness)
             texels = SPECULAR_OCT * SPECULAR_OCT
-            lo, hi = (self.specular[k * texels:(k + 1) * texels] for k in (low, low + 1))
+            lo, hi = (self.specular[k * texels:(k + 1) * texels] for k in (int(low), int(low) + 1))
             f = np.float32(f0)
             table = (f * lo[:, :3] + lo[:, 3:]) * (1 - t) + (f * hi[:, :3] + hi[:, 3:]) * t
             if diffuse:
@@ -374,7 +380,6 @@ class LightMaps:
             vx, vy, vz = view.T
             k = 2 * (nx * vx + ny * vy + nz * vz)
             at_lookup = oct_coords(k * nx - vx, k * ny - vy, k * nz - vz + 1, SPECULAR_OCT)
-        last = len(SPECULAR_ROUGHNESS) - 2
         if np.ndim(roughness) == 0 and np.ndim(f0) == 0:
             # one roughness and F0 for every pixel: the two levels and Fresnel blended into one table
             if orthographic:  # diffuse shares the look-up
@@ -382,9 +387,8 @@ class LightMaps:
                 return both[:, :3], both[:, 3:]
             return lookup(diffuse_table, at_normal), lookup(self._uniform(float(roughness), float(f0)), at_lookup)
         roughness, f0 = np.broadcast_to(roughness, len(normals)), np.broadcast_to(f0, len(normals))
-        level = np.interp(np.clip(roughness, 0, 1), SPECULAR_ROUGHNESS, np.arange(len(SPECULAR_ROUGHNESS)))
-        low = np.minimum(level.astype(np.int32), last)
-        t = (level - low).astype(np.float32)[:, None]
+        low, t = _bracket(roughness)
+        t = t[:, None]
         offset = low * texels
         value = (lookup(self._specular, at_lookup, offset) * (1 - t)
                  + lookup(self._specular, at_lookup, offset + texels) * t)

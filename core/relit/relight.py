@@ -97,7 +97,7 @@ def height_from_normals(stack: PassStack, camera: Camera, distance: float = 1.0)
 
 
 def shadow_maps(lights: list[Light], points: np.ndarray, mask: np.ndarray, camera: Camera,
-                settings: ShadowSettings, pool: ThreadPoolExecutor | None = None) -> list[np.ndarray]:
+                settings: ShadowSettings, pool: ThreadPoolExecutor) -> list[np.ndarray]:
     """Visibility of each light from the subject (``mask``), at the reduced resolution the rays are
     marched at (1 off the subject; ``at_pixels`` brings them to the matte's pixels): screen-space rays
     marched through the depth, averaged over each light's shadow samples.
@@ -110,42 +110,36 @@ def shadow_maps(lights: list[Light], points: np.ndarray, mask: np.ndarray, camer
     sub_points = points[::stride, ::stride]
     sub_mask = mask[::stride, ::stride]
     p = np.ascontiguousarray(sub_points[sub_mask].T)
-    rays = [ray for light in lights for ray in _shadow_rays(light, p)]
+    per_light = [_shadow_rays(light, p) for light in lights]
+    rays = [ray for light_rays in per_light for ray in light_rays]
     if not rays or not p.shape[1]:
         return [np.ones(sub_mask.shape, np.float32) for _ in lights]
     # only the subject occludes; one pixel of empty space around the frame takes the rays that leave it
     depth = np.full((sub_mask.shape[0] + 2, sub_mask.shape[1] + 2), np.inf, np.float32)
     depth[1:-1, 1:-1] = np.where(sub_mask, -sub_points[..., 2], np.inf)
+    ahead = -p[2][np.isfinite(p[2])]
+    subject = float(np.median(ahead)) if ahead.size else 1.0
     origins = np.tile(p, len(rays))
     directions = np.concatenate([d for d, _ in rays], axis=1)
     distances = np.concatenate([dist for _, dist in rays])
-    ends = np.linspace(0, origins.shape[1], (os.cpu_count() or 1) if pool is not None else 1, endpoint=False)
-    parts = [slice(a, b) for a, b in zip(ends.astype(int), [*ends[1:].astype(int), origins.shape[1]])]
-    tasks = [partial(_march, origins[:, i], directions[:, i], distances[i], depth, camera, settings) for i in parts]
-    visible = np.concatenate(list(pool.map(lambda task: task(), tasks)) if pool is not None else [tasks[0]()])
-    visible = visible.reshape(len(rays), p.shape[1])
+    bounds = np.linspace(0, origins.shape[1], (os.cpu_count() or 1) + 1).astype(int)
+    tasks = [partial(_march, origins[:, a:b], directions[:, a:b], distances[a:b], depth, subject, camera, settings)
+             for a, b in zip(bounds[:-1], bounds[1:])]
+    visible = np.concatenate(list(pool.map(lambda task: task(), tasks))).reshape(len(rays), p.shape[1])
     out, first = [], 0
-    for light in lights:
-        count = shadow_samples(light)
+    for light_rays in per_light:
         vis = np.ones(sub_mask.shape, np.float32)
-        vis[sub_mask] = visible[first:first + count].mean(axis=0)
+        vis[sub_mask] = visible[first:first + len(light_rays)].mean(axis=0)
         out.append(vis)
-        first += count
+        first += len(light_rays)
     return out
 
 
-def shadow_samples(light: Light) -> int:
-    """How many shadow rays ``shadow_maps`` marches per point for a light."""
-    return AREA_SHADOW_SAMPLES ** 2 if isinstance(light, AreaLight) else 1
-
-
-def _march(p: np.ndarray, d: np.ndarray, dist: np.ndarray, depth: np.ndarray, camera: Camera,
+def _march(p: np.ndarray, d: np.ndarray, dist: np.ndarray, depth: np.ndarray, subject: float, camera: Camera,
            settings: ShadowSettings) -> np.ndarray:
     """1 where the ray from p (3, M) along d (3, M) toward a light dist away never passes behind the
-    depth surface (a frame padded by one empty pixel on each side)."""
+    depth surface (a frame padded by one empty pixel on each side) of a subject ``subject`` away."""
     sh, sw = depth.shape[0] - 2, depth.shape[1] - 2
-    finite = depth[np.isfinite(depth)]
-    subject = float(np.median(finite)) if finite.size else 1.0
     bias, thickness = np.float32(settings.bias * subject), np.float32(settings.thickness * subject)
     reach = np.minimum(dist, np.float32(4.0 * subject))
     pixel_size = camera.frame_width(subject) / sw
