@@ -19,6 +19,8 @@ def test_box_filter_is_a_window_mean():
     img = np.random.default_rng(1).random((7, 8, 1)).astype(np.float32)
     assert np.isclose(box(img, 1)[3, 4, 0], img[2:5, 3:6, 0].mean(), atol=1e-6)
     assert np.isclose(box(img, 1)[0, 0, 0], img[:2, :2, 0].mean(), atol=1e-6)  # shrinks at the border
+    big = np.random.default_rng(2).random((1080, 1920, 1)).astype(np.float32)  # far corner: sums of 2M pixels
+    assert np.isclose(box(big, 2)[-3, -3, 0], big[-5:, -5:, 0].mean(), atol=1e-6)  # a float32 table: 3e-4 off
 
 
 def test_a_low_resolution_matte_takes_the_plate_s_edge():

@@ -14,7 +14,7 @@ def box(img: np.ndarray, radius: int) -> np.ndarray:
     """Mean over a (2r+1)^2 window, shrinking at the borders (summed-area table): (H, W, C)."""
     h, w = img.shape[:2]
     pad = np.zeros((h + 1, w + 1) + img.shape[2:], np.float64)
-    pad[1:, 1:] = img.cumsum(0).cumsum(1)
+    pad[1:, 1:] = img.cumsum(0, dtype=np.float64).cumsum(1)  # a float32 table loses the far corner's sums
     y0 = np.clip(np.arange(h) - radius, 0, h)
     y1 = np.clip(np.arange(h) + radius + 1, 0, h)
     x0 = np.clip(np.arange(w) - radius, 0, w)
