@@ -156,11 +156,13 @@ def test_eval_sequences_compares_per_frame_and_temporal(stage_sequence, tmp_path
     card = json.loads((tmp_path / "passes.json").read_text())
     assert card["evaluation"][f"sequences: {folder.name}"]["results"] == tables
     assert card["version"] == json.loads((WEIGHTS / "passes.json").read_text())["version"]
-    assert set(tables) == {"accuracy", "temporal error (subject)", "temporal error (skin)"}
-    rows = tables["temporal error (subject)"]
-    assert set(rows) == {"per-frame", "temporal", "ground truth's own frame-to-frame change"}
-    for row in rows.values():
-        assert set(row) == {"normals", "albedo", "relit"} and all(np.isfinite(v) and v >= 0 for v in row.values())
+    kinds = ("temporal error", "temporal error along the motion")
+    assert set(tables) == {"accuracy", *(f"{kind} ({region})" for kind in kinds for region in ("subject", "skin"))}
+    for kind in kinds:
+        rows = tables[f"{kind} (subject)"]
+        assert set(rows) == {"per-frame", "temporal", "ground truth's own frame-to-frame change"}
+        for row in rows.values():
+            assert set(row) == {"normals", "albedo", "relit"} and all(np.isfinite(v) and v >= 0 for v in row.values())
 
 
 def test_eval_real_portraits_against_teacher_mattes(tmp_path):

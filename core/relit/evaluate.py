@@ -11,6 +11,7 @@ import importlib.util
 import json
 from collections import defaultdict
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 from tqdm import tqdm
@@ -21,15 +22,17 @@ from .colour import Image, resolve_config
 from .errors import RelitError
 from .estimate import PassesModel, TemporalPasses, estimate_passes
 from .io import read_image, read_matte, read_passes
+from .lightmaps import bilinear
 from .matting import refine_alpha
 from .metrics import angular_error, matte_errors, psnr, scale_invariant_mse, ssim
 from .passes import PassStack
 from .relight import relight
 from .shading import ShadingModel
-from .stage.sample import StageLighting, skin_mask
+from .stage.sample import StageLighting, previous_pixels, skin_mask
 
 THRESHOLDS = (11.25, 22.5, 30.0)
 GT_CHANGE = "ground truth's own frame-to-frame change"
+HIDDEN_DEPTH = 0.01  # metres: a point this much behind what the frame before saw there was hidden
 
 
 def _rough_roto(alpha: np.ndarray) -> np.ndarray:
@@ -130,13 +133,37 @@ def evaluate(folder: str | Path, model: PassesModel | None = None, limit: int | 
     return _means(sums)
 
 
+def _follow(frame: PassStack, previous: PassStack) -> tuple[Callable[[np.ndarray], np.ndarray],
+                                                             dict[str, np.ndarray]]:
+    """A warp bringing the previous frame's passes to this frame's pixels along the subject's exact motion
+    (``previous_pixels``), and the regions where it holds: subject (or skin) in both frames, every pixel
+    the look-up weighs included, and not hidden in the frame before."""
+    row, col, depth = previous_pixels(frame, previous)
+    h, w = frame.shape
+
+    def warp(x: np.ndarray) -> np.ndarray:
+        return bilinear(np.asarray(x, np.float32), row, col)
+
+    def both(now: np.ndarray, before: np.ndarray) -> np.ndarray:
+        return now & (warp(before[..., None])[..., 0] > 0.999)  # 1 only where all four neighbours were
+
+    seen = (row >= 0) & (row <= h - 1) & (col >= 0) & (col <= w - 1) \
+        & (np.abs(warp(previous.depth)[..., 0] - depth) < HIDDEN_DEPTH)
+    return warp, {"subject": both(frame.alpha[..., 0] > 0.5, previous.alpha[..., 0] > 0.5) & seen,
+                  "skin": both(skin_mask(frame), skin_mask(previous)) & seen}
+
+
 def evaluate_sequences(folder: str | Path, model: PassesModel | None = None) -> dict[str, dict[str, dict[str, float]]]:
     """Flicker on stage sequences (``seqNNNN/frame.####.exr``: a person turning under fixed light).
 
     Temporal error of a pass: the mean absolute difference between its frame-to-frame change and the
     ground truth's, over pixels that are subject (or skin) in both frames; beside it, in the same
-    column, the ground truth's own mean absolute change, and each frame's accuracy. On a static
-    sequence (no turn) the ground truth does not change and the temporal error is the flicker itself.
+    column, the ground truth's own mean absolute change, and each frame's accuracy. It is measured two
+    ways. In place, pixel by pixel: an error that moves with the person (a nose too flat in every
+    frame) counts as change. Along the motion (the warped frame difference of video consistency
+    metrics): the frame before is first carried to this frame's pixels along the person's exact motion
+    (``_follow``), so only error that changes on the same point of the person counts, which is what
+    flicker is. On a static sequence the two agree, and the ground truth does not change.
     The relit pass's true change is that of the engine lighting the exact passes: the path tracer's
     per-frame noise is not a change of the scene, and would otherwise swamp the flicker it measures.
     Per-frame inference and temporal inference (``TemporalPasses``) run on the same frames."""
@@ -157,27 +184,26 @@ def evaluate_sequences(folder: str | Path, model: PassesModel | None = None) -> 
             for method, infer in (("per-frame", lambda p: estimate_passes(p, model=model)), ("temporal", temporal)):
                 pred = infer(photo)
                 runs[method].append(pred.replace(relit=relight(pred, lighting, camera, config=config).relit))
-        truths = [gt.replace(relit=relight(_exact(gt), lighting, camera, config=config).relit) for gt in gts]
-        for method, preds in (*runs.items(), (GT_CHANGE, truths)):
-            for t, (gt, pred) in enumerate(zip(gts, preds)):
                 subject = gt.alpha[..., 0] > 0.5
-                if method != GT_CHANGE:
-                    sums[("accuracy", method, "normals mean")].append(
-                        float(angular_error(pred.normals, gt.normals, subject).mean()))
-                    sums[("accuracy", method, "albedo siMSE")].append(scale_invariant_mse(pred.albedo, gt.albedo,
-                                                                                          subject))
-                    sums[("accuracy", method, "relit PSNR")].append(psnr(pred.relit, gt.relit, subject))
-                if t == 0:
-                    continue
-                regions = {"subject": subject & (gts[t - 1].alpha[..., 0] > 0.5),
-                           "skin": skin_mask(gt) & skin_mask(gts[t - 1])}
-                for name in ("normals", "albedo", "relit"):
-                    change = getattr(pred, name) - getattr(preds[t - 1], name)
-                    truth = getattr(truths[t], name) - getattr(truths[t - 1], name)
-                    error = np.abs(truth if method == GT_CHANGE else change - truth)
-                    for region, both in regions.items():
-                        if both.any():
-                            sums[(f"temporal error ({region})", method, name)].append(float(error[both].mean()))
+                sums[("accuracy", method, "normals mean")].append(
+                    float(angular_error(pred.normals, gt.normals, subject).mean()))
+                sums[("accuracy", method, "albedo siMSE")].append(scale_invariant_mse(pred.albedo, gt.albedo, subject))
+                sums[("accuracy", method, "relit PSNR")].append(psnr(runs[method][-1].relit, gt.relit, subject))
+        truths = [gt.replace(relit=relight(_exact(gt), lighting, camera, config=config).relit) for gt in gts]
+        for t in range(1, len(gts)):
+            warp, moved = _follow(gts[t], gts[t - 1])
+            in_place = {"subject": (gts[t].alpha[..., 0] > 0.5) & (gts[t - 1].alpha[..., 0] > 0.5),
+                        "skin": skin_mask(gts[t]) & skin_mask(gts[t - 1])}
+            for kind, regions, before in (("temporal error", in_place, lambda x: x),
+                                          ("temporal error along the motion", moved, warp)):
+                for method, preds in (*runs.items(), (GT_CHANGE, truths)):
+                    for name in ("normals", "albedo", "relit"):
+                        truth = getattr(truths[t], name) - before(getattr(truths[t - 1], name))
+                        change = getattr(preds[t], name) - before(getattr(preds[t - 1], name))
+                        error = np.abs(truth if method == GT_CHANGE else change - truth)
+                        for region, mask in regions.items():
+                            if mask.any():
+                                sums[(f"{kind} ({region})", method, name)].append(float(error[mask].mean()))
     return _means(sums)
 
 

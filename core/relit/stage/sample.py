@@ -23,6 +23,7 @@ import numpy as np
 from ..camera import Camera
 from ..colour import Image
 from ..environment import view
+from ..errors import RelitError
 from ..io import read_image
 from ..lighting import Environment, Lighting, light_from_dict
 from ..passes import PassStack
@@ -143,12 +144,39 @@ def _write_ply(path: Path, vertices: np.ndarray, normals: np.ndarray, faces: np.
     path.write_bytes(header.encode() + data.tobytes() + tri.tobytes())
 
 
-def _placed(person: Person, shot: Shot) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The person turned by the shot's yaw and placed in front of the camera (camera frame)."""
+def placement(shot: Shot) -> tuple[np.ndarray, np.ndarray]:
+    """The rotation (the shot's yaw about +Y) and offset that put the person in the camera frame:
+    camera point = rotation @ body point + offset."""
     a = math.radians(shot.yaw)
     rot = np.array([[math.cos(a), 0, math.sin(a)], [0, 1, 0], [-math.sin(a), 0, math.cos(a)]], np.float32)
-    offset = np.array([0.0, shot.tilt * shot.frame_height, -shot.distance], np.float32)
+    return rot, np.array([0.0, shot.tilt * shot.frame_height, -shot.distance], np.float32)
+
+
+def _placed(person: Person, shot: Shot) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The person turned by the shot's yaw and placed in front of the camera (camera frame)."""
+    rot, offset = placement(shot)
     return rot, offset, (person.vertices @ rot.T + offset)
+
+
+def previous_pixels(frame: PassStack, previous: PassStack) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Where each pixel's surface point of a sequence frame was in the frame before: (row, column),
+    pixel centres at integers as ``lightmaps.bilinear`` takes them, and its depth then; each (H, W).
+
+    Exact, with no optical flow: between a sequence's frames the person only turns about their own
+    vertical axis (``render_sample``'s ``turn``), so the depth pass and the two frames' shots give the
+    motion. Whether the point was visible then is the caller's test (its depth against that frame's)."""
+    try:
+        (rot, offset), (rot_before, offset_before) = (placement(Shot(**json.loads(s.metadata["shot"])))
+                                                      for s in (frame, previous))
+    except (KeyError, TypeError, ValueError):
+        raise RelitError("not a virtual-light-stage sequence frame (no shot metadata)") from None
+    if frame.depth is None:
+        raise RelitError("a stage frame without its depth pass")
+    camera = Camera.from_metadata(frame.metadata)
+    h, w = frame.shape
+    body = (camera.positions(frame.depth) - offset) @ rot  # rot is orthonormal: its inverse is its transpose
+    col, row, depth = camera.project(body @ rot_before.T + offset_before, h, w)
+    return row - 0.5, col - 0.5, depth
 
 
 def texture(mi, values: np.ndarray) -> dict:
