@@ -54,6 +54,17 @@ def test_albedo_of_a_real_photo_follows_it():
     assert np.corrcoef(np.log(image.mean(1) + 1e-3), np.log(albedo.mean(1) + 1e-3))[0, 1] > 0.5
 
 
+def test_a_mirrored_photo_gets_mirrored_passes():
+    """Each frame's passes average the network's on the plate and on its mirror image, so mirroring the
+    photo mirrors every pass exactly (the normals' x changes sign) instead of giving other errors."""
+    photo = read_image(data.portrait()).to_working()
+    mirrored = Image(np.ascontiguousarray(photo.pixels[:, ::-1]), photo.colourspace)
+    a, b = estimate_passes(photo), estimate_passes(mirrored)
+    for name in ("alpha", "albedo", "roughness"):
+        assert np.allclose(getattr(b, name)[:, ::-1], getattr(a, name), atol=1e-4), name
+    assert np.allclose(b.normals[:, ::-1] * np.float32([-1, 1, 1]), a.normals, atol=1e-4)
+
+
 def test_exposure_does_not_change_the_passes():
     """The network sees the image over its mean luminance: a plate two stops brighter gives the same passes."""
     photo = read_image(data.portrait()).to_working()

@@ -16,7 +16,7 @@ from .camera import Camera
 from .colour import Image, resolve_config, working_space
 from .environment import estimate_from_background, irradiance_latlong, load_latlong, view
 from .errors import RelitError
-from .estimate import PassesModel, TemporalPasses, estimate_passes
+from .estimate import MIRROR_AVERAGE, PassesModel, TemporalPasses, estimate_passes
 from .farm import openjd_template, write_template
 from .io import (
     Sequence,
@@ -244,7 +244,7 @@ def _eval(args: argparse.Namespace) -> None:
         with atomic_path(args.json) as tmp:
             tmp.write_text(json.dumps(results, indent=1) + "\n")
     if args.record:
-        entry = {"data": str(args.data), "real": args.real, "results": results}
+        entry = {"data": str(args.data), "real": args.real, "mirror_average": MIRROR_AVERAGE, "results": results}
         for network in (model, shading):
             if network is not None:
                 network.record(f"sequences: {Path(args.data).name}" if args.sequences else "validation", entry)

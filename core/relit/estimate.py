@@ -18,6 +18,12 @@ from .vectors import length, normalize
 NET_COLOURSPACE = "Linear Rec.709 (sRGB)"  # the virtual light stage renders in it
 LUMA = np.float32([0.2126, 0.7152, 0.0722])
 NO_MATTE = 0.5  # the matte input when the user has none
+# Each frame's passes are the mean of the network's on the plate and on its mirror image (mirrored back):
+# two views of the same person whose errors differ, at twice the network's cost (one more run, a tenth
+# of a 1080p frame's time). Validation: alpha SAD 1.00 -> 0.94, skin normals 14.04 -> 13.87 degrees;
+# turning sequences: normals 12.09 -> 11.60 degrees, 8% less flicker (docs/networks.md).
+MIRROR_AVERAGE = True
+MIRROR_SIGNS = np.float32([1, -1, 1, 1, 1, 1, 1, 1])  # alpha, normals x y z, albedo r g b, roughness
 
 
 def mean_luminance(rgb: np.ndarray) -> np.ndarray:
@@ -53,9 +59,18 @@ def _network(image: Image, matte: np.ndarray | None, model: PassesModel, interna
     sh, sw = model.size(h, w, internal)
     x_low = resize(x, sh, sw)
     prior = np.full((sh, sw, 1), NO_MATTE, np.float32) if matte is None else resize(np.clip(matte, 0, 1), sh, sw)
-    nchw = {"image": x_low.transpose(2, 0, 1)[None], "matte": prior.transpose(2, 0, 1)[None]}
-    outputs = run(session(model.path, device), **nchw)
-    return x, x_low, np.concatenate([o[0].transpose(1, 2, 0) for o in outputs], -1)
+    net = session(model.path, device)
+
+    def infer(plate: np.ndarray, hint: np.ndarray) -> np.ndarray:
+        outputs = run(net, image=plate.transpose(2, 0, 1)[None], matte=hint.transpose(2, 0, 1)[None])
+        return np.concatenate([o[0].transpose(1, 2, 0) for o in outputs], -1)
+
+    low = infer(x_low, prior)
+    if MIRROR_AVERAGE:  # the mirrored plate's passes, mirrored back (normals' x flips with them)
+        mirrored = infer(np.ascontiguousarray(x_low[:, ::-1]), np.ascontiguousarray(prior[:, ::-1]))[:, ::-1]
+        low = 0.5 * (low + mirrored * MIRROR_SIGNS)
+        low[..., 1:4] = normalize(low[..., 1:4])
+    return x, x_low, low
 
 
 def _passes(image: Image, x: np.ndarray, x_low: np.ndarray, low: np.ndarray, model: PassesModel) -> PassStack:
