@@ -20,7 +20,7 @@ LUMA = np.float32([0.2126, 0.7152, 0.0722])
 NO_MATTE = 0.5  # the matte input when the user has none
 # Each frame's passes are the mean of the network's on the plate and on its mirror image (mirrored back):
 # two views of the same person whose errors differ, at twice the network's cost (one more run, a tenth
-# of a 1080p frame's time). Validation: alpha SAD 1.00 -> 0.94, skin normals 14.04 -> 13.87 degrees;
+# of a 1080p frame's time). Validation: alpha SAD 1.00 -> 0.94, skin normals 14.12 -> 13.98 degrees;
 # turning sequences: normals 12.09 -> 11.60 degrees, 8% less flicker (docs/networks.md).
 MIRROR_AVERAGE = True
 MIRROR_SIGNS = np.float32([1, -1, 1, 1, 1, 1, 1, 1])  # alpha, normals x y z, albedo r g b, roughness
