@@ -1,5 +1,6 @@
 """Guided upsampling keeps the plate's edges; the separable resize is plain bilinear."""
 import numpy as np
+import pytest
 
 from relit.lightmaps import bilinear
 from relit.upsample import box, guided_upsample, resize
@@ -36,3 +37,16 @@ def test_a_low_resolution_matte_takes_the_plate_s_edge():
     assert np.abs(guided - truth).mean() < 0.25 * np.abs(plain - truth).mean()
     flat = guided_upsample(np.full((16, 16, 3), 0.3, np.float32), guide_low, guide)
     assert np.allclose(flat, 0.3, atol=1e-4)  # a constant pass stays constant
+
+
+@pytest.mark.parametrize("size", [(101, 133), (13, 17)])  # upsampling in blocks of rows; shrinking
+def test_a_pass_linear_in_the_guide_follows_the_full_resolution_guide(size):
+    """The local linear model recovers pass = 2 * luminance + 1 and applies it at the plate's resolution,
+    every row block and channel alike (eps shrinks the slope by a few per cent)."""
+    y, x = np.mgrid[0:size[0], 0:size[1]] / np.float32(max(size) / 34)  # coordinates at the network's scale
+    guide = (0.5 + 0.5 * np.sin(x / 3) * np.cos(y / 4)).astype(np.float32)
+    guide_low = resize(guide[..., None], 26, 34)[..., 0]
+    low = np.stack([2 * guide_low + 1, 1 - guide_low], -1)
+    out = guided_upsample(low, guide_low, guide)
+    assert out.shape == size + (2,)
+    assert np.abs(out - np.stack([2 * guide + 1, 1 - guide], -1)).mean() < 0.02
