@@ -19,7 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "core"))
 
 from relit.colour import Image, resolve_config  # noqa: E402
 from relit.estimate import estimate_passes  # noqa: E402
-from relit.evaluate import GT_CHANGE, _follow  # noqa: E402
+from relit.evaluate import GT_CHANGE, _follow, _regions  # noqa: E402
 from relit.io import read_passes  # noqa: E402
 from relit.lightmaps import rotate_y  # noqa: E402
 from relit.vectors import normalize  # noqa: E402
@@ -37,14 +37,18 @@ def main() -> None:
     for seq in sorted(d for d in Path(args.folder).glob("seq*") if d.is_dir())[: args.sequences or None]:
         gts = [read_passes(f).to_working(config) for f in sorted(seq.glob("frame.*.exr"))]
         preds = [estimate_passes(Image(g.composite, g.colourspace, config)) for g in gts]
-        follows = [None] + [_follow(gts[t], gts[t - 1]) for t in range(1, len(gts))]
+        regions = [_regions(gt) for gt in gts]
+        follows = [None] + [_follow(gts[t], gts[t - 1], regions[t], regions[t - 1]) for t in range(1, len(gts))]
         turns = [0.0] + [json.loads(gts[t].metadata["shot"])["yaw"] - json.loads(gts[t - 1].metadata["shot"])["yaw"]
                          for t in range(1, len(gts))]
-        for weight in WEIGHTS:
-            for turned in (False, True):
-                for name in ("normals", "albedo"):
-                    if turned and name != "normals":
-                        continue
+        for name in ("normals", "albedo"):
+            truths = [None] + [getattr(gts[t], name) - follows[t][0](getattr(gts[t - 1], name))
+                               for t in range(1, len(gts))]
+            for t in range(1, len(gts)):
+                errors.setdefault((name, GT_CHANGE), []).append(
+                    float(np.abs(truths[t])[follows[t][1]["subject"]].mean()))
+            for weight in WEIGHTS:
+                for turned in (False, True) if name == "normals" else (False,):
                     blended = [getattr(preds[0], name)]
                     for t in range(1, len(gts)):
                         before = follows[t][0](blended[-1])
@@ -53,13 +57,9 @@ def main() -> None:
                         now = weight * getattr(preds[t], name) + (1 - weight) * before
                         blended.append(normalize(now) if name == "normals" else now)
                     for t in range(1, len(gts)):
-                        warp, regions = follows[t]
-                        truth = getattr(gts[t], name) - warp(getattr(gts[t - 1], name))
-                        change = blended[t] - warp(blended[t - 1])
-                        subject = regions["subject"]
-                        error = float(np.abs(change - truth)[subject].mean())
-                        errors.setdefault((name, weight, turned), []).append(error)
-                        errors.setdefault((name, GT_CHANGE), []).append(float(np.abs(truth)[subject].mean()))
+                        warp, masks = follows[t]
+                        error = np.abs(blended[t] - warp(blended[t - 1]) - truths[t])[masks["subject"]]
+                        errors.setdefault((name, weight, turned), []).append(float(error.mean()))
     for key, values in sorted(errors.items(), key=str):
         print(" ".join(map(str, key)), f"{np.mean(values):.4f}")
 

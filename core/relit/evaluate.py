@@ -133,24 +133,26 @@ def evaluate(folder: str | Path, model: PassesModel | None = None, limit: int | 
     return _means(sums)
 
 
-def _follow(frame: PassStack, previous: PassStack) -> tuple[Callable[[np.ndarray], np.ndarray],
-                                                             dict[str, np.ndarray]]:
+def _regions(stack: PassStack) -> dict[str, np.ndarray]:
+    """Where a stage frame is subject, and where it is skin: the regions temporal error is measured on."""
+    return {"subject": stack.alpha[..., 0] > 0.5, "skin": skin_mask(stack)}
+
+
+def _follow(frame: PassStack, previous: PassStack, now: dict[str, np.ndarray], before: dict[str, np.ndarray]
+            ) -> tuple[Callable[[np.ndarray], np.ndarray], dict[str, np.ndarray]]:
     """A warp bringing the previous frame's passes to this frame's pixels along the subject's exact motion
-    (``previous_pixels``), and the regions where it holds: subject (or skin) in both frames, every pixel
-    the look-up weighs included, and not hidden in the frame before."""
+    (``previous_pixels``), and where it holds for each of the frames' regions (``_regions``): in the
+    region in both frames, every pixel the look-up weighs included, and not hidden in the frame before."""
     row, col, depth = previous_pixels(frame, previous)
     h, w = frame.shape
 
     def warp(x: np.ndarray) -> np.ndarray:
         return bilinear(np.asarray(x, np.float32), row, col)
 
-    def both(now: np.ndarray, before: np.ndarray) -> np.ndarray:
-        return now & (warp(before[..., None])[..., 0] > 0.999)  # 1 only where all four neighbours were
-
     seen = (row >= 0) & (row <= h - 1) & (col >= 0) & (col <= w - 1) \
         & (np.abs(warp(previous.depth)[..., 0] - depth) < HIDDEN_DEPTH)
-    return warp, {"subject": both(frame.alpha[..., 0] > 0.5, previous.alpha[..., 0] > 0.5) & seen,
-                  "skin": both(skin_mask(frame), skin_mask(previous)) & seen}
+    # a warped mask is 1 only where all four neighbours were in the region
+    return warp, {name: now[name] & (warp(before[name][..., None])[..., 0] > 0.999) & seen for name in now}
 
 
 def evaluate_sequences(folder: str | Path, model: PassesModel | None = None) -> dict[str, dict[str, dict[str, float]]]:
@@ -177,31 +179,32 @@ def evaluate_sequences(folder: str | Path, model: PassesModel | None = None) -> 
     for seq in tqdm(sequences, desc="sequences", unit="sequence"):
         gts = [read_passes(f).to_working(config) for f in sorted(seq.glob("frame.*.exr"))]
         lighting, camera = _lighting(gts[0]).to_lighting(), Camera.from_metadata(gts[0].metadata)
+        regions = [_regions(gt) for gt in gts]
         temporal = TemporalPasses(model)
         runs = {"per-frame": [], "temporal": []}
-        for gt in gts:
+        for gt, region in zip(gts, regions):
             photo = Image(gt.composite, gt.colourspace, config)
+            subject = region["subject"]
             for method, infer in (("per-frame", lambda p: estimate_passes(p, model=model)), ("temporal", temporal)):
                 pred = infer(photo)
                 runs[method].append(pred.replace(relit=relight(pred, lighting, camera, config=config).relit))
-                subject = gt.alpha[..., 0] > 0.5
                 sums[("accuracy", method, "normals mean")].append(
                     float(angular_error(pred.normals, gt.normals, subject).mean()))
                 sums[("accuracy", method, "albedo siMSE")].append(scale_invariant_mse(pred.albedo, gt.albedo, subject))
                 sums[("accuracy", method, "relit PSNR")].append(psnr(runs[method][-1].relit, gt.relit, subject))
         truths = [gt.replace(relit=relight(_exact(gt), lighting, camera, config=config).relit) for gt in gts]
         for t in range(1, len(gts)):
-            warp, moved = _follow(gts[t], gts[t - 1])
-            in_place = {"subject": (gts[t].alpha[..., 0] > 0.5) & (gts[t - 1].alpha[..., 0] > 0.5),
-                        "skin": skin_mask(gts[t]) & skin_mask(gts[t - 1])}
-            for kind, regions, before in (("temporal error", in_place, lambda x: x),
-                                          ("temporal error along the motion", moved, warp)):
-                for method, preds in (*runs.items(), (GT_CHANGE, truths)):
-                    for name in ("normals", "albedo", "relit"):
-                        truth = getattr(truths[t], name) - before(getattr(truths[t - 1], name))
-                        change = getattr(preds[t], name) - before(getattr(preds[t - 1], name))
-                        error = np.abs(truth if method == GT_CHANGE else change - truth)
-                        for region, mask in regions.items():
+            warp, moved = _follow(gts[t], gts[t - 1], regions[t], regions[t - 1])
+            in_place = {name: regions[t][name] & regions[t - 1][name] for name in regions[t]}
+            for kind, masks, before in (("temporal error", in_place, lambda x: x),
+                                        ("temporal error along the motion", moved, warp)):
+                for name in ("normals", "albedo", "relit"):
+                    truth = getattr(truths[t], name) - before(getattr(truths[t - 1], name))
+                    errors = {method: np.abs(getattr(preds[t], name) - before(getattr(preds[t - 1], name)) - truth)
+                              for method, preds in runs.items()}
+                    errors[GT_CHANGE] = np.abs(truth)
+                    for method, error in errors.items():
+                        for region, mask in masks.items():
                             if mask.any():
                                 sums[(f"{kind} ({region})", method, name)].append(float(error[mask].mean()))
     return _means(sums)
