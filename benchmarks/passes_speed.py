@@ -6,10 +6,12 @@ this machine's CPU and, where onnxruntime has it, on CUDA.
 Goal from issue 6: <= 2 s per 1080p frame on 2 CPU cores. Broken down into the network alone (at its
 internal resolution) and the rest (colour conversion, normalisation, guided upsampling), each timed
 in the same process (the network runs twice a frame with mirror averaging); the baseline passes (no
-network) are the reference ratio.
+network) are the reference ratio. A frame of a sequence (temporal smoothing: the subject's motion
+measured and the frame before carried along it) is timed against the single frame.
 """
 from __future__ import annotations
 
+import itertools
 import sys
 from pathlib import Path
 
@@ -21,7 +23,7 @@ from common import best_of, machine  # noqa: E402
 from relit import data  # noqa: E402
 from relit.baseline import baseline_passes  # noqa: E402
 from relit.colour import Image  # noqa: E402
-from relit.estimate import MIRROR_AVERAGE, PassesModel, estimate_passes  # noqa: E402
+from relit.estimate import MIRROR_AVERAGE, PassesModel, TemporalPasses, estimate_passes  # noqa: E402
 from relit.io import read_image  # noqa: E402
 from relit.models import providers, run, session  # noqa: E402
 from relit.upsample import resize  # noqa: E402
@@ -47,6 +49,10 @@ def main() -> None:
         print(f"{device}: full pass stack {total * 1000:.0f} ms per frame (network {network * 1000:.0f} ms x {runs}, "
               f"the rest {(total - runs * network) * 1000:.0f} ms); baseline passes {baseline * 1000:.0f} ms "
               f"({total / baseline:.1f}x the baseline)")
+        temporal = TemporalPasses(model, device=device)
+        frames = itertools.cycle([plate, Image(np.roll(plate.pixels, 2, axis=1), plate.colourspace)])  # it moves
+        sequence = best_of(lambda: temporal(next(frames)), 3)
+        print(f"{device}: a frame of a sequence {sequence * 1000:.0f} ms ({sequence / total:.2f}x a single frame)")
 
 
 if __name__ == "__main__":

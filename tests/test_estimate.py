@@ -133,26 +133,30 @@ def test_eval_prints_every_table_with_its_baselines(stage_validation, tmp_path):
 
 
 def test_temporal_passes_smooth_noise_and_follow_change():
-    """On a static plate with noise the temporal result changes less than per-frame inference; a plate
-    that changes completely is taken as it is (no ghost of the previous frame)."""
+    """On a static plate with noise the temporal result changes less than per-frame inference; where the
+    plate changes in a way the subject's motion does not explain (part of the person turned upside
+    down, or the whole frame: a cut) the new frame is taken as it is, with no ghost of the one before."""
     from relit.estimate import TemporalPasses
     photo = read_image(data.portrait()).to_working()
     rng = np.random.default_rng(0)
     frames = [Image(photo.pixels * (1 + 0.05 * rng.standard_normal(photo.pixels.shape)).astype(np.float32),
                     photo.colourspace) for _ in range(3)]
-    temporal = TemporalPasses()
-    smooth = [temporal(f) for f in frames]
     alone = [estimate_passes(f) for f in frames]
-    assert np.allclose(smooth[0].normals, alone[0].normals)  # the first frame has no past
-    assert np.abs(smooth[2].albedo - smooth[1].albedo).mean() < np.abs(alone[2].albedo - alone[1].albedo).mean()
-    other = Image(photo.pixels[::-1].copy(), photo.colourspace)  # upside down: most pixels change a lot
-    changed = np.abs(normalise(other.to("Linear Rec.709 (sRGB)").pixels)
-                     - normalise(frames[2].to("Linear Rec.709 (sRGB)").pixels)).mean(-1)
-    changed = box(changed[..., None].astype(np.float32), 8)[..., 0] > 0.5
-    assert changed.mean() > 0.3
-    previous, alone_other = smooth[2].normals, estimate_passes(other).normals
-    ghost = np.abs(temporal(other).normals - alone_other)[changed].mean()
-    assert ghost < 0.02 * np.abs(previous - alone_other)[changed].mean()  # under 2% of the old frame shows
+    h, w = photo.height, photo.width
+    part, block = frames[2].pixels.copy(), np.s_[h * 9 // 20:h * 17 // 20, w * 3 // 10:w * 7 // 10]
+    part[block] = part[block][::-1, ::-1]
+    for other in (Image(part, photo.colourspace), Image(frames[2].pixels[::-1].copy(), photo.colourspace)):
+        temporal = TemporalPasses()
+        smooth = [temporal(f) for f in frames]
+        assert np.allclose(smooth[0].normals, alone[0].normals)  # the first frame has no past
+        assert np.abs(smooth[2].albedo - smooth[1].albedo).mean() < np.abs(alone[2].albedo - alone[1].albedo).mean()
+        changed = np.abs(normalise(other.to("Linear Rec.709 (sRGB)").pixels)
+                         - normalise(frames[2].to("Linear Rec.709 (sRGB)").pixels)).mean(-1)
+        changed = box(changed[..., None].astype(np.float32), 8)[..., 0] > 0.5
+        assert changed.mean() > 0.1
+        previous, alone_other = smooth[2].normals, estimate_passes(other).normals
+        ghost = np.abs(temporal(other).normals - alone_other)[changed].mean()
+        assert ghost < 0.02 * np.abs(previous - alone_other)[changed].mean()  # under 2% of the old frame shows
 
 
 def test_eval_sequences_compares_per_frame_and_temporal(stage_sequence, tmp_path):

@@ -11,6 +11,7 @@ import numpy as np
 from .colour import Image
 from .errors import RelitError
 from .models import ShippedNetwork, run, session
+from .motion import displacement, estimate_motion, follow, residual_change, surface_height
 from .passes import PassStack
 from .upsample import box, guided_upsample, resize
 from .vectors import length, normalize
@@ -73,16 +74,15 @@ def _network(image: Image, matte: np.ndarray | None, model: PassesModel, interna
     return x, x_low, low
 
 
-def _passes(image: Image, x: np.ndarray, x_low: np.ndarray, low: np.ndarray, model: PassesModel) -> PassStack:
-    """Full-resolution passes from the network's: guided upsampling, then each pass's own constraints."""
-    up = guided_upsample(low, luminance(x_low), luminance(x))
+def _passes(image: Image, up: np.ndarray, network_size: tuple[int, int], model: PassesModel) -> PassStack:
+    """The pass stack from the upsampled network passes (H, W, 8): each pass's own constraints."""
     albedo = Image(np.clip(up[..., 4:7], 0, 1), NET_COLOURSPACE, image.config).to_working()
-    normals = up[..., 1:4]
+    normals = up[..., 1:4].copy()
     normals[length(normals) < 1e-3] = (0.0, 0.0, 1.0)  # interpolated across opposite normals: face the camera
     return PassStack(alpha=np.clip(up[..., :1], 0, 1), normals=normalize(normals), albedo=albedo.pixels,
                      roughness=np.clip(up[..., 7:8], 0.05, 1), colourspace=albedo.colourspace,
                      metadata={"passes_source": f"relit passes network {model.version} at "
-                                                f"{x_low.shape[1]}x{x_low.shape[0]}, guided upsampling"})
+                                                f"{network_size[1]}x{network_size[0]}, guided upsampling"})
 
 
 def estimate_passes(image: Image, matte: np.ndarray | None = None, model: PassesModel | None = None,
@@ -92,36 +92,63 @@ def estimate_passes(image: Image, matte: np.ndarray | None = None, model: Passes
     ``matte`` (H, W) or (H, W, 1) in [0, 1] is a user's roto or matte: the network refines it."""
     model = model or PassesModel.load()
     x, x_low, low = _network(image, matte, model, internal, device)
-    return _passes(image, x, x_low, low, model)
+    return _passes(image, guided_upsample(low, luminance(x_low), luminance(x)), x_low.shape[:2], model)
 
 
 class TemporalPasses:
     """Passes for the frames of a plate, in order, without flicker.
 
-    Each frame's network output (at the network's resolution) is blended with the previous frame's
-    result wherever the plate itself did not change, in proportion to how little it changed: noise and
-    per-frame network jitter average out over static or slowly moving parts, while pixels that change
-    (motion, a light switching) take the new frame, so nothing ghosts. No optical flow is needed."""
+    Each frame's passes are blended with the previous frame's result carried along the subject's
+    motion (``relit.motion``: where each point of the person was, and how its normal turned), in
+    proportion to how well that motion explains the plate there: per-frame network jitter averages out
+    over about seven frames on the person, still or moving, while pixels the motion does not explain (an
+    arm moving on its own, a light switching on) take the new frame, so nothing ghosts; when it
+    explains under ``CUT`` of the person (a cut, a jump), the frame starts afresh.
 
-    CHANGE_SCALE = 0.15  # a change of the normalised plate (log units) at which a pixel takes the new frame
-    MIN_NEW = 0.1  # the new frame's weight where nothing changed: about a ten-frame memory
+    The blend runs at the plate's resolution, after guided upsampling: the upsampling draws fine detail
+    from each frame's plate, grain and render noise included, which only a full-resolution history
+    averages out (blended at the network's size, the flicker along the motion halved less than half
+    as much). The motion is measured at the network's size, where it costs a few tens of milliseconds."""
+
+    CHANGE_SCALE = 0.3  # how far the plate may differ from where the motion says (log units) before a pixel
+    MIN_NEW = 0.15  # takes the new frame; the new frame's weight where the motion explains the plate exactly
+    CUT = 0.75  # under this fraction of the subject explained, the frame is a cut: the history is dropped
 
     def __init__(self, model: PassesModel | None = None, internal: int | None = None, device: str | None = None):
         self.model = model or PassesModel.load()
         self.internal, self.device = internal, device
-        self._previous: tuple[np.ndarray, np.ndarray] | None = None
+        self._previous: tuple[np.ndarray, np.ndarray] | None = None  # network-size plate, full-size passes
         self.previous_frame: int | None = None  # the frame number the state holds, when the caller gives one
 
     def __call__(self, image: Image, matte: np.ndarray | None = None, frame: int | None = None) -> PassStack:
         x, x_low, low = _network(image, matte, self.model, self.internal, self.device)
+        up = guided_upsample(low, luminance(x_low), luminance(x))
         self.previous_frame = frame
-        if self._previous is not None and self._previous[0].shape == x_low.shape:
-            prev_x, prev_low = self._previous
-            change = box(np.abs(x_low - prev_x).mean(axis=-1, keepdims=True), 1)
-            new = np.clip(change / self.CHANGE_SCALE, self.MIN_NEW, 1.0)
-            low = new * low + (1 - new) * prev_low
-            low[..., 1:4] = normalize(low[..., 1:4])
-        self._previous = (x_low, low)
-        stack = _passes(image, x, x_low, low, self.model)
-        stack.metadata["passes_source"] += ", temporal smoothing"
+        if self._previous is not None and self._previous[0].shape == x_low.shape \
+                and self._previous[1].shape == up.shape:
+            up = self._blend(x_low, low, up, *self._previous)
+        self._previous = (x_low, up)
+        stack = _passes(image, up, x_low.shape[:2], self.model)
+        stack.metadata["passes_source"] += ", temporal smoothing along the motion"
         return stack
+
+    def _blend(self, x_low: np.ndarray, low: np.ndarray, up: np.ndarray, prev_x: np.ndarray, prev_up: np.ndarray
+               ) -> np.ndarray:
+        """This frame's passes (H, W, 8) blended with the frame before's, carried along the motion."""
+        (h, w), (height_full, width_full) = x_low.shape[:2], up.shape[:2]
+        subject = low[..., 0] > 0.5
+        near = box(subject[..., None].astype(np.float32), 2)[..., 0]
+        height = surface_height(low[..., 1:4], subject)
+        motion = estimate_motion(prev_x, x_low, height, (near > 0.999).astype(np.float32))
+        offset = displacement(motion, height) * (near[..., None] > 0)  # the background stays where it is
+        change = residual_change(prev_x, x_low, offset)
+        if not np.mean(change[near > 0.999] < self.CHANGE_SCALE) >= self.CUT:  # a cut, or no subject
+            return up
+        new = np.clip(change / self.CHANGE_SCALE, self.MIN_NEW, 1.0)
+        scale = np.float32([height_full / h, width_full / w])
+        carried = follow(prev_up, resize(offset, height_full, width_full) * scale)
+        carried[..., 1:4] = motion.rotate(carried[..., 1:4])
+        new = resize(new, height_full, width_full)
+        out = new * up + (1 - new) * carried
+        out[..., 1:4] = normalize(out[..., 1:4])
+        return out

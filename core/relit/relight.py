@@ -20,6 +20,7 @@ from .environment import light_maps
 from .errors import RelitError
 from .lighting import AreaLight, DirectionalLight, Light, Lighting, PointLight, SpotLight
 from .lightmaps import bilinear, ggx_d, smith_g1
+from .motion import surface_height
 from .passes import PassStack, check_unit_normals
 from .shading import ShadingModel, refine_light
 from .vectors import dot, dot3, normalize
@@ -74,25 +75,13 @@ def _surface(stack: PassStack, camera: Camera) -> tuple[np.ndarray, str]:
 
 
 def height_from_normals(stack: PassStack, camera: Camera, distance: float = 1.0) -> np.ndarray:
-    """A plausible z-depth from the normals (Frankot-Chellappa), subject centred ``distance`` away.
+    """A plausible z-depth from the normals, subject centred ``distance`` away.
 
     Gradients are zero outside the matte; the result is relative shape, good for self-shadowing, not metric.
     """
-    n = stack.normals
-    h, w = n.shape[:2]
-    nz = np.maximum(n[..., 2], 0.05)
+    h, w = stack.normals.shape[:2]
     inside = np.ones((h, w), bool) if stack.alpha is None else stack.alpha[..., 0] > 0.5
-    pixel = camera.frame_width(distance) / w
-    gx = np.where(inside, -n[..., 0] / nz, 0.0) * pixel  # dz per column (z toward the camera)
-    gy = np.where(inside, n[..., 1] / nz, 0.0) * pixel  # dz per row (rows go down, +Y goes up)
-    wx = np.fft.fftfreq(w)[None, :] * 2 * math.pi
-    wy = np.fft.fftfreq(h)[:, None] * 2 * math.pi
-    denom = wx ** 2 + wy ** 2
-    denom[0, 0] = 1.0
-    z_hat = (-1j * wx * np.fft.fft2(gx) - 1j * wy * np.fft.fft2(gy)) / denom
-    z_hat[0, 0] = 0.0
-    z = np.real(np.fft.ifft2(z_hat))
-    z -= z[inside].max() if inside.any() else 0.0
+    z = surface_height(stack.normals, inside) * (camera.frame_width(distance) / w)
     return (distance - z).astype(np.float32)
 
 
