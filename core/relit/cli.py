@@ -155,10 +155,12 @@ def _passes(args: argparse.Namespace) -> None:
         if temporal is None:
             stack = estimate_passes(plate, matte, model, args.internal, args.device)
         else:
-            before = frame - 1
-            if temporal.previous_frame != before and inputs.path(before).exists():
-                # resumed, or the first frame of a farm chunk: start from the plate's frame before
-                temporal(*plate_and_matte(before, inputs.path(before)), frame=before)
+            if temporal.previous_frame != frame - 1:
+                # resumed, or the first frame of a farm chunk: the history starts WARMUP frames back, as
+                # in a single run (frames before are inferred, not written)
+                for before in range(frame - TemporalPasses.WARMUP, frame):
+                    if inputs.path(before).exists():
+                        temporal(*plate_and_matte(before, inputs.path(before)), frame=before)
             stack = temporal(plate, matte, frame=frame)
         if args.refine_matte:
             stack = refine_matte(plate, stack)

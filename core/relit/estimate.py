@@ -113,6 +113,9 @@ class TemporalPasses:
     CHANGE_SCALE = 0.3  # how far the plate may differ from where the motion says (log units) before a pixel
     MIN_NEW = 0.15  # takes the new frame; the new frame's weight where the motion explains the plate exactly
     CUT = 0.75  # under this fraction of the subject explained, the frame is a cut: the history is dropped
+    # frames a resumed run or a farm chunk infers before its first one: on the slow stage turn its first
+    # frame then differs from a single run's by 0.0021 in normals, against 0.0129 from one frame before
+    WARMUP = 8
 
     def __init__(self, model: PassesModel | None = None, internal: int | None = None, device: str | None = None):
         self.model = model or PassesModel.load()
@@ -138,11 +141,12 @@ class TemporalPasses:
         (h, w), (height_full, width_full) = x_low.shape[:2], up.shape[:2]
         subject = low[..., 0] > 0.5
         near = box(subject[..., None].astype(np.float32), 2)[..., 0]
+        core = near > 0.999 if (near > 0.999).any() else np.ones_like(subject)  # no subject: the frame, still
         height = surface_height(low[..., 1:4], subject)
-        motion = estimate_motion(prev_x, x_low, height, (near > 0.999).astype(np.float32))
+        motion = estimate_motion(prev_x, x_low, height, (core & subject).astype(np.float32))
         offset = displacement(motion, height) * (near[..., None] > 0)  # the background stays where it is
         change = residual_change(prev_x, x_low, offset)
-        if not np.mean(change[near > 0.999] < self.CHANGE_SCALE) >= self.CUT:  # a cut, or no subject
+        if np.mean(change[core] < self.CHANGE_SCALE) < self.CUT:  # a cut
             return up
         new = np.clip(change / self.CHANGE_SCALE, self.MIN_NEW, 1.0)
         scale = np.float32([height_full / h, width_full / w])
