@@ -192,21 +192,23 @@ def test_eval_real_portraits_against_teacher_mattes(tmp_path):
 
 def test_sequence_chunks_give_the_frames_of_one_run(tmp_path):
     """Temporal smoothing carries across resumed runs and farm chunks: each first infers the plate's
-    frames before (up to ``TemporalPasses.WARMUP``), so where that covers the history, as here, frames
-    computed in chunks equal those of a single run."""
+    frames before (up to ``TemporalPasses.WARMUP``), and a run that skips frames already done goes on
+    from the frame its history holds, so where that covers the history, as here, frames computed in
+    chunks equal those of a single run."""
     photo = read_image(data.portrait())
     rng = np.random.default_rng(1)
     small = photo.pixels[::4, ::4]
-    for frame in (1, 2, 3):
+    for frame in (1, 2, 3, 4):
         noisy = small * (1 + 0.05 * rng.standard_normal(small.shape)).astype(np.float32)
         write_image(tmp_path / f"plate.{frame:04d}.exr", Image(noisy, photo.colourspace))
     plate = tmp_path / "plate.####.exr"
     (tmp_path / "one").mkdir()
     (tmp_path / "chunks").mkdir()
-    assert relit("passes", plate, "-o", tmp_path / "one" / "p.####.exr", "--frames", "1-3").returncode == 0
-    for chunk in ("1-2", "3-3"):  # frame 3 needs both frames before
+    assert relit("passes", plate, "-o", tmp_path / "one" / "p.####.exr", "--frames", "1-4").returncode == 0
+    # frame 3 needs both frames before; the last run skips 1 and 3, and frame 4's history is 1, 2, 3
+    for chunk in ("1-1", "3-3", "1-4"):
         assert relit("passes", plate, "-o", tmp_path / "chunks" / "p.####.exr", "--frames", chunk).returncode == 0
-    for frame in (2, 3):
+    for frame in (2, 3, 4):
         a, b = (read_passes(tmp_path / run / f"p.{frame:04d}.exr") for run in ("one", "chunks"))
         assert np.allclose(a.albedo, b.albedo, atol=1e-6) and np.allclose(a.normals, b.normals, atol=1e-6)
 

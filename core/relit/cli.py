@@ -155,10 +155,14 @@ def _passes(args: argparse.Namespace) -> None:
         if temporal is None:
             stack = estimate_passes(plate, matte, model, args.internal, args.device)
         else:
-            if temporal.previous_frame != frame - 1:
-                # resumed, or the first frame of a farm chunk: the history starts WARMUP frames back, as
-                # in a single run (frames before are inferred, not written)
-                for before in range(frame - TemporalPasses.WARMUP, frame):
+            held = temporal.previous_frame
+            if held != frame - 1:
+                # resumed, a farm chunk's first frame or one after frames already done: the history goes on
+                # from the frame it holds, or starts WARMUP frames back, as in a single run (the frames
+                # before are inferred, not written)
+                start = frame - TemporalPasses.WARMUP if held is None or held >= frame else \
+                    max(frame - TemporalPasses.WARMUP, held + 1)
+                for before in range(start, frame):
                     if inputs.path(before).exists():
                         temporal(*plate_and_matte(before, inputs.path(before)), frame=before)
             stack = temporal(plate, matte, frame=frame)
