@@ -107,6 +107,21 @@ def test_a_seed_renders_the_same_sample():
     assert np.allclose(a.relit, b.relit, atol=1e-4)
 
 
+def test_truth_spp_renders_the_passes_with_less_noise_and_the_same_plate():
+    """``truth_spp`` renders the passes apart, with more samples, and leaves the image as it was."""
+    from relit import data
+    from relit.stage.sample import render_sample
+
+    def frame(truth_spp=None):
+        return render_sample(77, [str(data.hdri())], res=32, spp=4, lightings=1, turn=(0.0,), truth_spp=truth_spp)[0]
+    plain, clean, reference = frame(), frame(64), frame(512)
+    assert np.allclose(clean.composite, plain.composite, atol=1e-4)
+    assert np.allclose(clean.relit, plain.relit, atol=1e-4)
+    inside = reference.alpha[..., 0] > 0.5
+    noise = {name: np.abs(s.normals - reference.normals)[inside].mean() for name, s in (("4", plain), ("64", clean))}
+    assert noise["64"] < 0.5 * noise["4"], noise
+
+
 def test_specular_is_the_glossy_lobe_not_a_residual(stage):
     """The diffuse-only render carries the effective albedo (1 - w) * albedo, so the specular pass is the
     GGX sheen: non-negative on average over the skin and shirt, not a signed residual around zero."""

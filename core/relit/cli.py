@@ -197,7 +197,7 @@ def _stage_render(args: argparse.Namespace) -> None:
     from .stage.job import RETRIES, render_stage
     turn = tuple(i * args.turn for i in range(args.frames)) if args.frames else ()
     manifest = render_stage(args.out, args.count, args.res, args.spp, args.seed, args.hdris, args.workers,
-                            args.lightings, turn)
+                            args.lightings, turn, args.truth_spp)
     files = len(manifest["samples"]) + sum(manifest["sequences"].values())
     print(f"{args.out}: {files} sample file(s), {manifest['rendered_now']} person(s) rendered now"
           + (f", {manifest['rejected_now']} rejected after {RETRIES} tries" if manifest["rejected_now"] else ""))
@@ -439,6 +439,8 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--frames", type=int, default=0,
                    help="render sequences of this many frames instead (unseen people, held-out HDRIs)")
     r.add_argument("--turn", type=float, default=1.0, help="sequences: degrees the person turns per frame")
+    r.add_argument("--truth-spp", type=int, help="samples per pixel of the passes (default: --spp); more makes "
+                   "a ground truth with less render noise on hair and edges, for measuring flicker")
     r.add_argument("--out", required=True)
     r.set_defaults(func=_stage_render)
     r = stage.add_parser("sheet", help="contact sheet of samples and their passes")

@@ -65,7 +65,7 @@ def defects(stack) -> float:
 
 def _render_one(task: tuple) -> tuple[int, str, float]:
     from .sample import render_sample
-    index, out, res, spp, seed, hdris, lightings, turn = task
+    index, out, res, spp, seed, hdris, lightings, turn, truth_spp = task
     paths = sample_paths(Path(out), index, lightings, len(turn))
     if all(p.exists() for p in paths):
         return index, "skipped", 0.0
@@ -74,7 +74,8 @@ def _render_one(task: tuple) -> tuple[int, str, float]:
     validation = bool(turn) or is_validation(index)  # sequences are for measuring: unseen people and light
     first_seed = sample_seed(seed + SEQUENCE_SEEDS if turn else seed, index)
     for attempt in range(RETRIES):
-        stacks = render_sample(first_seed + attempt, held if validation else train, res, spp, lightings, turn)
+        stacks = render_sample(first_seed + attempt, held if validation else train, res, spp, lightings, turn,
+                               truth_spp)
         if max(defects(s) for s in stacks) <= MAX_BAD_SHARE:
             break
     else:
@@ -88,9 +89,10 @@ def _render_one(task: tuple) -> tuple[int, str, float]:
 
 def render_stage(out: str | os.PathLike[str], count: int, res: int = 256, spp: int = 64, seed: int = 0,
                  hdri_dir: str | os.PathLike[str] | None = None, workers: int | None = None,
-                 lightings: int = 2, turn: tuple[float, ...] = ()) -> dict:
+                 lightings: int = 2, turn: tuple[float, ...] = (), truth_spp: int | None = None) -> dict:
     """Render samples 0..count-1 into ``out`` (skipping finished ones), then write the manifest. With
-    ``turn`` (degrees per frame, see ``render_sample``), sequences ``seqNNNN/frame.####.exr`` instead."""
+    ``turn`` (degrees per frame, see ``render_sample``), sequences ``seqNNNN/frame.####.exr`` instead;
+    ``truth_spp`` renders their passes with more samples than their image (``render_sample``)."""
     from .. import data
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -98,10 +100,10 @@ def render_stage(out: str | os.PathLike[str], count: int, res: int = 256, spp: i
     hdris = sorted(str(p) for p in folder.glob("*.exr"))
     if not hdris:
         raise RelitError("no lat-long .exr environments in this folder", folder)
-    if count < 1 or res < 16 or spp < 1 or lightings < 1:
-        raise RelitError("need count >= 1, res >= 16, spp >= 1, lightings >= 1; "
-                         f"got {count}, {res}, {spp}, {lightings}")
-    tasks = [(i, str(out), res, spp, seed, hdris, lightings, tuple(turn)) for i in range(count)]
+    if count < 1 or res < 16 or spp < 1 or lightings < 1 or (truth_spp is not None and truth_spp < spp):
+        raise RelitError("need count >= 1, res >= 16, spp >= 1, lightings >= 1, truth spp >= spp; "
+                         f"got {count}, {res}, {spp}, {lightings}, {truth_spp}")
+    tasks = [(i, str(out), res, spp, seed, hdris, lightings, tuple(turn), truth_spp) for i in range(count)]
     workers = max(1, min(workers or os.cpu_count() or 1, count))
     statuses: list[str] = []
     # spawn: each worker builds its own anny model and Mitsuba state; one worker renders in this process
@@ -111,13 +113,13 @@ def render_stage(out: str | os.PathLike[str], count: int, res: int = 256, spp: i
         for _, status, _ in results:
             statuses.append(status)
             bar.update()
-    manifest = write_manifest(out, seed, res, spp, hdris)
+    manifest = write_manifest(out, seed, res, spp, hdris, truth_spp)
     manifest["rendered_now"] = statuses.count("rendered")
     manifest["rejected_now"] = statuses.count("rejected")
     return manifest
 
 
-def write_manifest(out: Path, seed: int, res: int, spp: int, hdris: list[str]) -> dict:
+def write_manifest(out: Path, seed: int, res: int, spp: int, hdris: list[str], truth_spp: int | None = None) -> dict:
     """manifest.json: every sample file with its identity, split and lighting, read back from the files."""
     samples = []
     for path in sorted(out.glob("*_L*.exr")):
@@ -129,7 +131,8 @@ def write_manifest(out: Path, seed: int, res: int, spp: int, hdris: list[str]) -
                         "lights": len(lighting.get("lights", []))})
     train, held = _hdri_split(hdris)
     sequences = {d.name: len(list(d.glob("frame.*.exr"))) for d in sorted(out.glob("seq*")) if d.is_dir()}
-    manifest = {"seed": seed, "resolution": res, "spp": spp, "validation_every": VALIDATION_EVERY,
+    manifest = {"seed": seed, "resolution": res, "spp": spp, "truth_spp": truth_spp or spp,
+                "validation_every": VALIDATION_EVERY,
                 "held_out_hdris": sorted({Path(h).stem for h in held}) if held != train else [],
                 "samples": samples, "sequences": sequences}
     with atomic_path(out / "manifest.json") as tmp:

@@ -278,10 +278,15 @@ def _render(mi, shapes: dict, lighting: StageLighting, shot: Shot, res: int, spp
 
 
 def render_sample(seed: int, hdris: list[str], res: int = 256, spp: int = 64, lightings: int = 2,
-                  turn: tuple[float, ...] = ()) -> list[PassStack]:
+                  turn: tuple[float, ...] = (), truth_spp: int | None = None) -> list[PassStack]:
     """A new person (deterministic for ``seed``) under ``lightings`` lightings drawn from ``hdris``: one stack
     each. With ``turn``, a sequence instead: one frame per entry, the person turned by that many more
-    degrees, under the first lighting (fixed light, moving subject: video flicker is measured on it)."""
+    degrees, under the first lighting (fixed light, moving subject: video flicker is measured on it).
+
+    ``truth_spp`` (more than ``spp``) renders the lighting-independent passes (alpha, normals, depth,
+    albedo, roughness) with that many samples, in renders of their own, and the image with ``spp`` as
+    always. At 64 spp a hair strand's or an edge's normals differ between two renders of the same frame
+    (0.0067 on the subject): a noise of the truth, as large as the flicker measured against it."""
     from .integrator import NAME, mi
     rng = np.random.default_rng(seed)
     person, look, shot = sample_person(rng), sample_look(rng), sample_shot(rng)
@@ -323,12 +328,16 @@ def render_sample(seed: int, hdris: list[str], res: int = 256, spp: int = 64, li
             render_seed = (seed * 7 + 2 * k) % 2 ** 32  # Mitsuba takes 32-bit seeds
             full = _render(mi, shapes(_materials(mi, look, albedo_map, rough_map, False), extra_yaw), plan, shot,
                            res, spp, render_seed, path_tracer)
-            if extra_yaw not in geometry:  # one seed for both: the same camera samples, the same coverage
+            if extra_yaw not in geometry:  # one seed for all: the same camera samples, the same coverage
+                samples = max(truth_spp or spp, spp)
+                first_hit = full if samples == spp else _render(
+                    mi, shapes(_materials(mi, look, albedo_map, rough_map, False), extra_yaw), plan, shot, res,
+                    samples, render_seed + 1, {**path_tracer, "max_depth": 1})  # the AOVs are the first hit's
                 albedo = _render(mi, shapes(_materials(mi, look, albedo_map, rough_map, True), extra_yaw), plan,
-                                 shot, res, spp, render_seed + 1, aov_only)
+                                 shot, res, samples, render_seed + 1, aov_only)
                 surface = _render(mi, shapes(_surface_materials(mi, look, rough_map), extra_yaw), plan, shot,
-                                  res, spp, render_seed + 1, aov_only)
-                geometry[extra_yaw] = _geometry(full, albedo, surface)
+                                  res, samples, render_seed + 1, aov_only)
+                geometry[extra_yaw] = _geometry(first_hit, albedo, surface)
             meta = {"seed": str(seed), "person": json.dumps(person.params), "look": json.dumps(look.to_dict()),
                     "shot": json.dumps(asdict(replace(shot, yaw=shot.yaw + extra_yaw))),
                     "lighting": json.dumps(asdict(plan)), **camera.to_metadata()}
@@ -356,11 +365,10 @@ def _geometry(full: dict, albedo: dict, surface: dict) -> dict[str, np.ndarray]:
 
 def _passes(full: dict, geometry: dict, plan: StageLighting, camera: Camera, res: int,
             metadata: dict[str, str]) -> PassStack:
-    alpha = geometry["alpha"]
-    inside = alpha > 0
+    coverage = full["image"][..., 3:4]  # the image's own: the passes' alpha may come from a render of their own
 
     def unpremultiply(image: np.ndarray) -> np.ndarray:
-        return np.where(inside, image / np.maximum(alpha, 1e-6), 0)
+        return np.where(coverage > 0, image / np.maximum(coverage, 1e-6), 0)
 
     relit, lambert = unpremultiply(full["image"][..., :3]), unpremultiply(full["diffuse"])
     albedo = geometry["albedo"]
@@ -368,8 +376,8 @@ def _passes(full: dict, geometry: dict, plan: StageLighting, camera: Camera, res
     specular = relit - lambert  # so relit = albedo * diffuse + specular wherever albedo > 0.005
     rgb = full["image"][..., :3]
     background = view(plan.radiance(), camera, res, res, plan.rotation)
-    composite = rgb + (1 - alpha) * background
-    return PassStack(alpha=alpha, normals=geometry["normals"], depth=geometry["depth"], albedo=albedo,
+    composite = rgb + (1 - coverage) * background
+    return PassStack(alpha=geometry["alpha"], normals=geometry["normals"], depth=geometry["depth"], albedo=albedo,
                      roughness=geometry["roughness"], specular_strength=geometry["specular_strength"],
                      diffuse=diffuse.astype(np.float32), specular=specular.astype(np.float32),
                      relit=relit.astype(np.float32), composite=composite.astype(np.float32),
