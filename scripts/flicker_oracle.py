@@ -2,7 +2,9 @@
 inference) blended with the previous result carried along the person's *exact* motion (an oracle no
 plate has), with a fixed weight for the new frame, optionally with the carried normals turned by the
 exact rotation too. Prints the temporal error along the motion on the subject, as `relit eval
---sequences` measures it, for per-frame inference and for each weight (docs/networks.md, Video).
+--sequences` measures it, for per-frame inference and for each weight (docs/networks.md, Video);
+and the same for the truth's own passes blended so, which is what the carrying itself costs
+(resampling, points hidden the frame before, noise in the truth): a floor under any blend.
 
     python scripts/flicker_oracle.py SEQ_DIR [--sequences N]
 """
@@ -11,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from itertools import product
 from pathlib import Path
 
 import numpy as np
@@ -47,19 +50,19 @@ def main() -> None:
             for t in range(1, len(gts)):
                 errors.setdefault((name, GT_CHANGE), []).append(
                     float(np.abs(truths[t])[follows[t][1]["subject"]].mean()))
-            for weight in WEIGHTS:
-                for turned in (False, True) if name == "normals" else (False,):
-                    blended = [getattr(preds[0], name)]
+            for source, stacks in (("per-frame", preds), ("truth", gts)):
+                for weight, turned in product(WEIGHTS, (False, True) if name == "normals" else (False,)):
+                    blended = [getattr(stacks[0], name)]
                     for t in range(1, len(gts)):
                         before = follows[t][0](blended[-1])
                         if turned:
                             before = rotate_y(before, turns[t])
-                        now = weight * getattr(preds[t], name) + (1 - weight) * before
+                        now = weight * getattr(stacks[t], name) + (1 - weight) * before
                         blended.append(normalize(now) if name == "normals" else now)
                     for t in range(1, len(gts)):
                         warp, masks = follows[t]
                         error = np.abs(blended[t] - warp(blended[t - 1]) - truths[t])[masks["subject"]]
-                        errors.setdefault((name, weight, turned), []).append(float(error.mean()))
+                        errors.setdefault((name, source, weight, turned), []).append(float(error.mean()))
     for key, values in sorted(errors.items(), key=str):
         print(" ".join(map(str, key)), f"{np.mean(values):.4f}")
 
