@@ -1,5 +1,6 @@
 """The virtual light stage, rendered for real at a small size: consistency of the passes it writes."""
 import json
+import os
 
 import numpy as np
 import pytest
@@ -120,6 +121,21 @@ def test_truth_spp_renders_the_passes_with_less_noise_and_the_same_plate():
     inside = reference.alpha[..., 0] > 0.5
     noise = {name: np.abs(s.normals - reference.normals)[inside].mean() for name, s in (("4", plain), ("64", clean))}
     assert noise["64"] < 0.5 * noise["4"], noise
+
+
+def test_a_worker_whose_run_was_killed_writes_nothing(tmp_path):
+    """A pool worker outlives a killed run and finishes its person; it must not write into a folder
+    that may have been made again for another run."""
+    import subprocess
+
+    from relit import data
+    from relit.stage.job import _render_one
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    hdris = [str(data.hdri())]
+    task = (0, str(tmp_path), 32, 4, 5, hdris, 1, (), None, gone.pid)
+    assert _render_one(task)[1] == "abandoned" and not list(tmp_path.iterdir())
+    assert _render_one(task[:-1] + (os.getpid(),))[1] == "rendered" and list(tmp_path.glob("*.exr"))
 
 
 def test_specular_is_the_glossy_lobe_not_a_residual(stage):

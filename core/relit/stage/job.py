@@ -65,7 +65,7 @@ def defects(stack) -> float:
 
 def _render_one(task: tuple) -> tuple[int, str, float]:
     from .sample import render_sample
-    index, out, res, spp, seed, hdris, lightings, turn, truth_spp = task
+    index, out, res, spp, seed, hdris, lightings, turn, truth_spp, owner = task
     paths = sample_paths(Path(out), index, lightings, len(turn))
     if all(p.exists() for p in paths):
         return index, "skipped", 0.0
@@ -80,6 +80,8 @@ def _render_one(task: tuple) -> tuple[int, str, float]:
             break
     else:
         return index, "rejected", time.perf_counter() - start
+    if owner not in (os.getpid(), os.getppid()):  # the run is gone (killed): a pool worker outlives it, and its
+        return index, "abandoned", time.perf_counter() - start  # folder may be another run's by now
     for path, stack in zip(paths, stacks):
         stack.metadata.update(index=str(index), split="validation" if validation else "train", attempt=str(attempt))
         path.parent.mkdir(exist_ok=True)
@@ -103,7 +105,8 @@ def render_stage(out: str | os.PathLike[str], count: int, res: int = 256, spp: i
     if count < 1 or res < 16 or spp < 1 or lightings < 1 or (truth_spp is not None and truth_spp < spp):
         raise RelitError("need count >= 1, res >= 16, spp >= 1, lightings >= 1, truth spp >= spp; "
                          f"got {count}, {res}, {spp}, {lightings}, {truth_spp}")
-    tasks = [(i, str(out), res, spp, seed, hdris, lightings, tuple(turn), truth_spp) for i in range(count)]
+    tasks = [(i, str(out), res, spp, seed, hdris, lightings, tuple(turn), truth_spp, os.getpid())
+             for i in range(count)]
     workers = max(1, min(workers or os.cpu_count() or 1, count))
     statuses: list[str] = []
     # spawn: each worker builds its own anny model and Mitsuba state; one worker renders in this process
