@@ -49,7 +49,8 @@ class PassesModel(ShippedNetwork):
 
 def _network(image: Image, matte: np.ndarray | None, model: PassesModel, internal: int | None,
              device: str | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The normalised plate (H, W, 3), its network-size copy (h, w, 3) and the network's passes (h, w, 8)."""
+    """The normalised plate at the network's size (h, w, 3), the network's passes (h, w, 8), and those
+    passes upsampled to the plate's resolution (H, W, 8), guided by the plate."""
     rgb = image.to(NET_COLOURSPACE).pixels[..., :3]
     h, w = rgb.shape[:2]
     if matte is not None:
@@ -71,7 +72,7 @@ def _network(image: Image, matte: np.ndarray | None, model: PassesModel, interna
         mirrored = infer(np.ascontiguousarray(x_low[:, ::-1]), np.ascontiguousarray(prior[:, ::-1]))[:, ::-1]
         low = 0.5 * (low + mirrored * MIRROR_SIGNS)
         low[..., 1:4] = normalize(low[..., 1:4])
-    return x, x_low, low
+    return x_low, low, guided_upsample(low, luminance(x_low), luminance(x))
 
 
 def _passes(image: Image, up: np.ndarray, network_size: tuple[int, int], model: PassesModel) -> PassStack:
@@ -91,8 +92,8 @@ def estimate_passes(image: Image, matte: np.ndarray | None = None, model: Passes
 
     ``matte`` (H, W) or (H, W, 1) in [0, 1] is a user's roto or matte: the network refines it."""
     model = model or PassesModel.load()
-    x, x_low, low = _network(image, matte, model, internal, device)
-    return _passes(image, guided_upsample(low, luminance(x_low), luminance(x)), x_low.shape[:2], model)
+    x_low, _, up = _network(image, matte, model, internal, device)
+    return _passes(image, up, x_low.shape[:2], model)
 
 
 class TemporalPasses:
@@ -133,8 +134,7 @@ class TemporalPasses:
         self.previous_frame: int | None = None  # the frame number the state holds, when the caller gives one
 
     def __call__(self, image: Image, matte: np.ndarray | None = None, frame: int | None = None) -> PassStack:
-        x, x_low, low = _network(image, matte, self.model, self.internal, self.device)
-        up = guided_upsample(low, luminance(x_low), luminance(x))
+        x_low, low, up = _network(image, matte, self.model, self.internal, self.device)
         self.previous_frame = frame
         if self._previous is not None and self._previous[0].shape == x_low.shape \
                 and self._previous[1].shape == up.shape:

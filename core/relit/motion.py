@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .lightmaps import bilinear
-from .upsample import box
+from .upsample import box, resize
 
 LEVELS = 2  # coarse to fine: the coarse level catches a few pixels' motion, the fine one refines it
 ITERATIONS = 6  # Gauss-Newton steps per level
@@ -77,8 +77,9 @@ def surface_height(normals: np.ndarray, inside: np.ndarray) -> np.ndarray:
 
 
 def _shrink(img: np.ndarray) -> np.ndarray:
-    h, w = img.shape[0] // 2 * 2, img.shape[1] // 2 * 2
-    return img[:h, :w].reshape(h // 2, 2, w // 2, 2, *img.shape[2:]).mean(axis=(1, 3))
+    """Half the size (``resize``'s 2x2 area average), for an image (H, W, C) or a map (H, W) alike."""
+    h, w = img.shape[:2]
+    return resize(img.reshape(h, w, -1), h // 2, w // 2).reshape((h // 2, w // 2) + img.shape[2:])
 
 
 def displacement(motion: RigidMotion, height: np.ndarray) -> np.ndarray:
