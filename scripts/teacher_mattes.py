@@ -4,7 +4,7 @@ prior of relit's matting: written as 8-bit PNGs beside nothing relit ships (gene
 MediaPipe 0.10.14 pins protobuf < 5, which relit's test extra (onnx) rejects, so this runs in its own
 environment and writes files that training reads:
 
-    python3 -m venv .mpvenv && .mpvenv/bin/pip install mediapipe==0.10.14
+    bash scripts/mediapipe_env.sh
     .mpvenv/bin/python scripts/teacher_mattes.py ../shared/assets/portraits/pool/pd_00*.jpg -o teacher/
 
 The general model (model_selection=0, 256x256 input) is used; its soft output is the matte.
