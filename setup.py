@@ -11,7 +11,8 @@ setup(
     python_requires=">=3.10",
     package_dir={"": "core", "relit.ocio_configs": "ocio_configs"},
     packages=[*find_packages("core"), "relit.ocio_configs"],
-    package_data={"relit": ["weights/*.onnx", "weights/*.json"], "relit.ocio_configs": ["*.ocio", "*.md"],
+    package_data={"relit": ["weights/*.onnx", "weights/*.json", "weights/*.md", "weights/*.txt"],
+                  "relit.ocio_configs": ["*.ocio", "*.md"],
                   "relit.data": ["*.png", "*.jpg", "*.exr", "*.ply", "*.md"]},
     install_requires=[
         "numpy>=1.24",
