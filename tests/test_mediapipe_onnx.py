@@ -34,13 +34,6 @@ TOLERANCE = {
     "face_landmarks": {"conv2d_21": 6e-4, "conv2d_31": 1e-4},
     "person_segmentation": {"activation_10": 1e-4},
 }
-# The person mask at each photo's own size, this file's copy of MediaPipe's resize in and out (the card's
-# mediapipe_graph) against the solution's mask. Measured: max 2.9e-5, mean 4.3e-8; the same resize in with
-# half-pixel centres (cv2.resize's convention, not MediaPipe's warp) measured max 0.88, mean 4.0e-3.
-MASK_MAX, MASK_MEAN = 1e-4, 1e-6
-# Face boxes and keypoints decoded as the card describes (anchors, decoding, weighted NMS, letterbox) against
-# the solution's detections. Measured: 1.8e-7 (relative coordinates), scores 9.8e-8.
-DETECTION_TOLERANCE = 1e-5
 
 
 def card(name: str) -> dict:
@@ -89,23 +82,6 @@ def warp(rgb: np.ndarray, size: tuple[int, int], scale: tuple[float, float], off
     return ((acc + (1 << 14)) >> 15).astype(np.uint8)
 
 
-def resize_linear(mask: np.ndarray, height: int, width: int) -> np.ndarray:
-    """cv::resize INTER_LINEAR on float32: half-pixel centres, edge pixels clamped."""
-    def axis(n_out: int, n_in: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        src = (np.arange(n_out) + 0.5) * (n_in / n_out) - 0.5
-        i0 = np.floor(src).astype(np.int64)
-        f = src - i0
-        f = np.where(i0 < 0, 0.0, f)
-        i0 = np.clip(i0, 0, n_in - 1)
-        f = np.where(i0 >= n_in - 1, 0.0, f)
-        return i0, np.minimum(i0 + 1, n_in - 1), f
-
-    y0, y1, fy = axis(height, mask.shape[0])
-    x0, x1, fx = axis(width, mask.shape[1])
-    rows = mask[y0] * (1 - fy)[:, None] + mask[y1] * fy[:, None]
-    return (rows[:, x0] * (1 - fx) + rows[:, x1] * fx).astype(np.float32)
-
-
 def letterbox(rgb: np.ndarray, n: int) -> tuple[np.ndarray, float, float, float]:
     """The detector's input: the image centred in a square of its long side (black bars), to n x n."""
     h, w = rgb.shape[:2]
@@ -127,48 +103,6 @@ def tensors(photos: list[np.ndarray]) -> dict[str, np.ndarray]:
         seg.append(warp(rgb, (256, 256), (w / 256, h / 256), (0.0, 0.0)) / np.float32(255))
     return {"face_detector": np.stack(det).astype(np.float32), "face_landmarks": np.stack(mesh).astype(np.float32),
             "person_segmentation": np.stack(seg).astype(np.float32)}
-
-
-def anchors() -> np.ndarray:
-    """SsdAnchorsCalculator for the short-range detector (card: mediapipe_graph.anchors): centres, 896 x 2."""
-    out = []
-    for grid, per_cell in ((16, 2), (8, 6)):
-        y, x = np.mgrid[0:grid, 0:grid]
-        centres = np.stack([(x + 0.5) / grid, (y + 0.5) / grid], -1).reshape(-1, 1, 2)
-        out.append(np.repeat(centres, per_cell, 1).reshape(-1, 2))
-    return np.concatenate(out)
-
-
-def detect(regressors: np.ndarray, logits: np.ndarray, side: float, ox: float, oy: float, w: int, h: int):
-    """The card's decoding, weighted NMS and letterbox removal: boxes (xmin, ymin, width, height), 6 keypoints,
-    scores, relative to the image, best first."""
-    a = anchors()
-    r = regressors.astype(np.float64) / 128
-    scores = 1 / (1 + np.exp(-np.clip(logits[:, 0].astype(np.float64), -100, 100)))
-    centre = r[:, :2] + a
-    boxes = np.concatenate([centre - r[:, 2:4] / 2, centre + r[:, 2:4] / 2], 1)  # x0, y0, x1, y1
-    points = r[:, 4:16].reshape(-1, 6, 2) + a[:, None]
-    keep = np.nonzero(scores >= 0.5)[0]
-    keep = keep[np.argsort(-scores[keep], kind="stable")]
-    found = []
-    while len(keep):
-        top = boxes[keep[0]]
-        overlap = np.minimum(top[2:], boxes[keep, 2:]) - np.maximum(top[:2], boxes[keep, :2])
-        inter = np.prod(np.clip(overlap, 0, None), 1)
-        areas = np.prod(boxes[keep, 2:] - boxes[keep, :2], 1)
-        iou = inter / (np.prod(top[2:] - top[:2]) + areas - inter)
-        near = keep[iou > 0.3]
-        weight = scores[near] / scores[near].sum()
-        found.append((weight @ boxes[near], np.tensordot(weight, points[near], 1), scores[keep[0]]))
-        keep = keep[iou <= 0.3]
-    out_boxes, out_points, out_scores = [], [], []
-    for box, pts, score in found:  # tensor-relative -> image-relative through the letterbox
-        x0, y0 = (box[0] * side + ox) / w, (box[1] * side + oy) / h
-        x1, y1 = (box[2] * side + ox) / w, (box[3] * side + oy) / h
-        out_boxes.append([x0, y0, x1 - x0, y1 - y0])
-        out_points.append(np.stack([(pts[:, 0] * side + ox) / w, (pts[:, 1] * side + oy) / h], -1))
-        out_scores.append(score)
-    return np.array(out_boxes).reshape(-1, 4), np.array(out_points).reshape(-1, 6, 2), np.array(out_scores)
 
 
 def test_shipped_files_load_and_match_their_cards():
@@ -227,38 +161,3 @@ def test_onnx_matches_the_original_model_on_real_photos(reference, name):
         diff = np.abs(ours - theirs)
         print(f"{name}/{out.name}: max {diff.max():.3g}, mean {diff.mean():.3g}, |ref| max {np.abs(theirs).max():.3g}")
         assert diff.max() <= TOLERANCE[name][out.name]
-
-
-def test_person_mask_at_photo_size_matches_mediapipe_solution(reference):
-    photos, _, ref = reference
-    model = session("person_segmentation")
-    worst, means = 0.0, []
-    for i, rgb in enumerate(photos):
-        h, w = rgb.shape[:2]
-        x = warp(rgb, (256, 256), (w / 256, h / 256), (0.0, 0.0))[None].astype(np.float32) / 255
-        mask = resize_linear(model.run(None, {"input": x})[0][0, ..., 0], h, w)
-        theirs = ref[f"image{i}/segmentation_mask"]
-        assert theirs.shape == (h, w)
-        diff = np.abs(mask - theirs)
-        worst, means = max(worst, float(diff.max())), means + [float(diff.mean())]
-    print(f"person mask at photo size: max {worst:.3g}, mean {np.mean(means):.3g}")
-    assert worst <= MASK_MAX and max(means) <= MASK_MEAN
-
-
-def test_face_detections_decoded_as_the_card_says_match_mediapipe_solution(reference):
-    photos, _, ref = reference
-    model = session("face_detector")
-    worst = worst_score = 0.0
-    for i, rgb in enumerate(photos):
-        h, w = rgb.shape[:2]
-        image, side, ox, oy = letterbox(rgb, 128)
-        regressors, logits = model.run(None, {"input": image[None].astype(np.float32) / np.float32(127.5) - 1})
-        boxes, points, scores = detect(regressors[0], logits[0], side, ox, oy, w, h)
-        theirs = ref[f"image{i}/face_detection/boxes"]
-        assert len(theirs) >= 1 and boxes.shape == theirs.shape, PHOTOS[i].name
-        keypoints = ref[f"image{i}/face_detection/keypoints"]
-        worst = max(worst, np.abs(boxes - theirs).max(), np.abs(points - keypoints).max())
-        worst_score = max(worst_score, np.abs(scores - ref[f"image{i}/face_detection/scores"]).max())
-        assert ref[f"image{i}/face_mesh/landmarks"].shape == (len(theirs), 468, 3)  # a mesh per face found
-    print(f"face detections: coordinates max {worst:.3g}, scores max {worst_score:.3g}")
-    assert worst <= DETECTION_TOLERANCE and worst_score <= DETECTION_TOLERANCE

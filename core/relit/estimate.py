@@ -13,6 +13,8 @@ from .errors import RelitError
 from .models import ShippedNetwork, run, session
 from .motion import displacement, estimate_motion, follow, residual_change, surface_height
 from .passes import PassStack
+from .priors import Priors, compute_priors
+from .priors.fuse import fuse
 from .upsample import box, guided_upsample, resize
 from .vectors import length, normalize
 
@@ -48,9 +50,10 @@ class PassesModel(ShippedNetwork):
 
 
 def _network(image: Image, matte: np.ndarray | None, model: PassesModel, internal: int | None,
-             device: str | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+             device: str | None, priors: Priors | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The normalised plate at the network's size (h, w, 3), the network's passes (h, w, 8), and those
-    passes upsampled to the plate's resolution (H, W, 8), guided by the plate."""
+    passes upsampled to the plate's resolution (H, W, 8), guided by the plate and corrected by the priors
+    when given."""
     rgb = image.to(NET_COLOURSPACE).pixels[..., :3]
     h, w = rgb.shape[:2]
     if matte is not None:
@@ -72,28 +75,36 @@ def _network(image: Image, matte: np.ndarray | None, model: PassesModel, interna
         mirrored = infer(np.ascontiguousarray(x_low[:, ::-1]), np.ascontiguousarray(prior[:, ::-1]))[:, ::-1]
         low = 0.5 * (low + mirrored * MIRROR_SIGNS)
         low[..., 1:4] = normalize(low[..., 1:4])
-    return x_low, low, guided_upsample(low, luminance(x_low), luminance(x))
+    up = guided_upsample(low, luminance(x_low), luminance(x))
+    return x_low, low, up if priors is None else fuse(up, rgb, priors)
 
 
-def _passes(image: Image, up: np.ndarray, network_size: tuple[int, int], model: PassesModel) -> PassStack:
-    """The pass stack from the upsampled network passes (H, W, 8): each pass's own constraints."""
+def _passes(image: Image, up: np.ndarray, network_size: tuple[int, int], model: PassesModel,
+            priors: Priors | None) -> PassStack:
+    """The pass stack from the upsampled network passes (H, W, 8): each pass's own constraints, and the
+    prior passes when there are priors."""
     albedo = Image(np.clip(up[..., 4:7], 0, 1), NET_COLOURSPACE, image.config).to_working()
     normals = up[..., 1:4].copy()
     normals[length(normals) < 1e-3] = (0.0, 0.0, 1.0)  # interpolated across opposite normals: face the camera
+    source = f"relit passes network {model.version} at {network_size[1]}x{network_size[0]}, guided upsampling"
+    extra = {} if priors is None else {"face_normals": priors.face_normals, "face_depth": priors.face_depth,
+                                       "face": priors.face, "person": priors.person}
     return PassStack(alpha=np.clip(up[..., :1], 0, 1), normals=normalize(normals), albedo=albedo.pixels,
-                     roughness=np.clip(up[..., 7:8], 0.05, 1), colourspace=albedo.colourspace,
-                     metadata={"passes_source": f"relit passes network {model.version} at "
-                                                f"{network_size[1]}x{network_size[0]}, guided upsampling"})
+                     roughness=np.clip(up[..., 7:8], 0.05, 1), colourspace=albedo.colourspace, **extra,
+                     metadata={"passes_source": source + ("" if priors is None else
+                                                          f", fused with priors ({len(priors.faces)} face(s))")})
 
 
 def estimate_passes(image: Image, matte: np.ndarray | None = None, model: PassesModel | None = None,
-                    internal: int | None = None, device: str | None = None) -> PassStack:
-    """alpha, normals, albedo and roughness for a photo, at its resolution, in the working space.
+                    internal: int | None = None, device: str | None = None, priors: bool = True) -> PassStack:
+    """alpha, normals, albedo and roughness for a photo, at its resolution, in the working space, and
+    the prior passes they were corrected by (``relit.priors``) unless ``priors`` is False.
 
     ``matte`` (H, W) or (H, W, 1) in [0, 1] is a user's roto or matte: the network refines it."""
     model = model or PassesModel.load()
-    x_low, _, up = _network(image, matte, model, internal, device)
-    return _passes(image, up, x_low.shape[:2], model)
+    found = compute_priors(image, device) if priors else None
+    x_low, _, up = _network(image, matte, model, internal, device, found)
+    return _passes(image, up, x_low.shape[:2], model, found)
 
 
 class TemporalPasses:
@@ -127,20 +138,22 @@ class TemporalPasses:
     # frame then differs from a single run's by 0.0021 in normals, against 0.0129 from one frame before
     WARMUP = 8
 
-    def __init__(self, model: PassesModel | None = None, internal: int | None = None, device: str | None = None):
+    def __init__(self, model: PassesModel | None = None, internal: int | None = None, device: str | None = None,
+                 priors: bool = True):
         self.model = model or PassesModel.load()
-        self.internal, self.device = internal, device
+        self.internal, self.device, self.priors = internal, device, priors
         self._previous: tuple[np.ndarray, np.ndarray] | None = None  # network-size plate, full-size passes
         self.previous_frame: int | None = None  # the frame number the state holds, when the caller gives one
 
     def __call__(self, image: Image, matte: np.ndarray | None = None, frame: int | None = None) -> PassStack:
-        x_low, low, up = _network(image, matte, self.model, self.internal, self.device)
+        found = compute_priors(image, self.device) if self.priors else None
+        x_low, low, up = _network(image, matte, self.model, self.internal, self.device, found)
         self.previous_frame = frame
         if self._previous is not None and self._previous[0].shape == x_low.shape \
                 and self._previous[1].shape == up.shape:
             up = self._blend(x_low, low, up, *self._previous)
         self._previous = (x_low, up)
-        stack = _passes(image, up, x_low.shape[:2], self.model)
+        stack = _passes(image, up, x_low.shape[:2], self.model, found)
         stack.metadata["passes_source"] += ", temporal smoothing along the motion"
         return stack
 

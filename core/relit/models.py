@@ -114,3 +114,9 @@ def run(model: ort.InferenceSession, **inputs: np.ndarray) -> list[np.ndarray]:
         return model.run(None, {k: np.ascontiguousarray(v, np.float32) for k, v in inputs.items()})
     except Exception as exc:
         raise RelitError(f"inference failed: {str(exc).splitlines()[0]}; expected inputs {expected}") from None
+
+
+def run_nhwc(model: ort.InferenceSession, image: np.ndarray) -> list[np.ndarray]:
+    """Run a one-input model on an (H, W, C) image as a batch of one, channels last (as the models
+    converted from TFLite take their input)."""
+    return run(model, **{model.get_inputs()[0].name: image[None]})

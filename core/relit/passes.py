@@ -51,7 +51,15 @@ PASSES: tuple[PassSpec, ...] = (
     PassSpec("specular", _rgb("specular"), "specular", "specular", True, "reflected specular radiance"),
     PassSpec("relit", _rgb("relit"), "relit", "C", True, "albedo * diffuse + specular"),
     PassSpec("composite", _rgb("composite"), "composite", "composite", True, "relit over the background, linear light"),
+    # priors (relit.priors): what real-trained models see in the plate, written by `relit passes --priors`
+    PassSpec("face_normals", ("face_normals.X", "face_normals.Y", "face_normals.Z"), "face_normals", "face_N", False,
+             "prior: the face mesh's normals, camera space; camera-facing where there is no face"),
+    PassSpec("face_depth", ("face_depth.Z",), "face_depth", "face_depth", False,
+             "prior: the face mesh's depth behind its nearest point, in pixels of the plate; 0 where no face"),
+    PassSpec("face", ("face.Y",), "face", "face", False, "prior: the face mesh's coverage in [0, 1]"),
+    PassSpec("person", ("person.Y",), "person", "person", False, "prior: probability that a pixel is a person"),
 )
+PRIOR_PASSES = ("face_normals", "face_depth", "face", "person")
 PASS_BY_NAME: dict[str, PassSpec] = {p.name: p for p in PASSES}
 UNIT_TOLERANCE = 1e-2  # normals from half-float EXRs are unit length to ~1e-3; larger drift means bad data
 
@@ -83,6 +91,10 @@ class PassStack:
     specular: np.ndarray | None = None
     relit: np.ndarray | None = None
     composite: np.ndarray | None = None
+    face_normals: np.ndarray | None = None
+    face_depth: np.ndarray | None = None
+    face: np.ndarray | None = None
+    person: np.ndarray | None = None
     colourspace: str = "ACEScg"
     metadata: dict[str, str] = field(default_factory=dict)
 

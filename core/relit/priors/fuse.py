@@ -1,0 +1,113 @@
+"""The network's passes corrected by the priors where the priors know better.
+
+- Normals: on the face, the face mesh's (the network, trained on the virtual stage only, gives real faces
+  nearly camera-facing normals), continued beyond its outline (the brow, the temples and the jaw go on
+  curving away) and faded into the network's there.
+- Alpha: the face is subject (a face-mesh pixel is at least as opaque as the mesh covers it), holes the
+  network leaves inside the person (a dark tie, folded arms) and wherever the segmentation is sure of a
+  person take the segmentation's probability, and what it keeps far from any segmented person (a flag,
+  a wall) is cleared.
+- Albedo: on the face, the plate divided by its shading: the light is fitted to the face as second-order
+  spherical harmonics over the fused normals (a face's albedo varies little at that scale), the network
+  keeping the albedo's level and colour; where the fitted shading is dark the division is noisy, and the
+  network's albedo is kept.
+"""
+from __future__ import annotations
+
+import numpy as np
+from scipy.ndimage import binary_dilation, binary_erosion, binary_fill_holes, distance_transform_edt
+
+from ..vectors import normalize
+from . import Priors
+
+FEATHER = 0.04  # the light is fitted this fraction of the face's size inside its outline (not on its rim)
+EXTEND = 0.1  # the mesh's normals, continued beyond its outline, fade out over this fraction of its size
+DARK = 0.25  # fitted shading under this fraction of the face's brightest keeps the network's albedo
+SURE = 0.9  # where the segmentation is this sure of a person, the matte is at least its probability
+AWAY = 0.03  # alpha farther than this fraction of the diagonal from the segmented person, and where the
+# segmentation is sure there is none, is cleared
+
+
+def sh_basis(n: np.ndarray) -> np.ndarray:
+    """The nine real spherical harmonics up to order 2 at unit vectors (..., 3), unnormalised: a
+    Lambertian surface's shading under any distant light is a combination of them (Ramamoorthi and
+    Hanrahan 2001)."""
+    x, y, z = n[..., 0], n[..., 1], n[..., 2]
+    return np.stack([np.ones_like(x), x, y, z, x * y, x * z, y * z, x * x - y * y, 3 * z * z - 1], -1)
+
+
+def _reach(filled: np.ndarray, size: float) -> tuple[np.ndarray, np.ndarray]:
+    """(H, W, 1) weight of the face mesh: 1 on the face, falling to 0 over EXTEND of its size beyond its
+    outline; and for every pixel, the flat index of the nearest face pixel, whose normal it continues."""
+    distance, (rows, cols) = distance_transform_edt(~filled, return_indices=True)
+    weight = np.clip(1 - distance / (EXTEND * size), 0, 1).astype(np.float32)[..., None]
+    return weight, rows * filled.shape[1] + cols
+
+
+def shading(plate: np.ndarray, normals: np.ndarray, where: np.ndarray) -> np.ndarray:
+    """(H, W, 3) shading of a second-order spherical-harmonic light fitted per channel to the linear
+    plate over ``where``, as if the albedo there were 1."""
+    basis = sh_basis(normals)
+    coefficients, *_ = np.linalg.lstsq(basis[where].astype(np.float64), plate[where].astype(np.float64), rcond=None)
+    return (basis @ coefficients.astype(np.float32)).astype(np.float32)
+
+
+def _window(mask: np.ndarray, margin: int) -> tuple[slice, slice]:
+    """The rows and columns of a mask's bounding box grown by ``margin``, within the image."""
+    rows, cols = np.nonzero(mask)
+    return (slice(max(rows.min() - margin, 0), rows.max() + margin + 1),
+            slice(max(cols.min() - margin, 0), cols.max() + margin + 1))
+
+
+def _face(up: np.ndarray, plate: np.ndarray, face: np.ndarray, face_normals: np.ndarray) -> np.ndarray:
+    """Normals, alpha and albedo (h, w, 8 as ``fuse``'s) corrected on the faces, in the faces' window."""
+    out = up.copy()
+    filled = binary_fill_holes(face[..., 0] > 0.5)
+    rows, cols = np.nonzero(filled)
+    size = float(max(np.ptp(rows), np.ptp(cols)) + 1)
+    weight, nearest = _reach(filled, size)
+    continued = face_normals.reshape(-1, 3)[nearest]
+    out[..., 1:4] = normalize(up[..., 1:4] + weight * (continued - up[..., 1:4]))
+    out[..., 0:1] = np.maximum(out[..., 0:1], np.maximum(face, filled[..., None]))
+    # the light is fitted away from the face's rim (mixed with hair and background) and its darkest pixels
+    inner = binary_erosion(filled, iterations=max(1, int(FEATHER * size)))
+    brightness = plate.mean(-1)
+    lit = inner & (brightness > np.percentile(brightness[inner], 5)) if inner.any() else inner
+    if lit.sum() >= 9 * 20:  # enough pixels for nine coefficients per channel
+        light = shading(plate, out[..., 1:4], lit)
+        level = np.percentile(light[lit], 99, axis=0)
+        ratio = plate / np.maximum(light, 1e-3 * level)
+        scale = np.median(up[..., 4:7][lit], axis=0) / np.maximum(np.median(ratio[lit], axis=0), 1e-6)
+        trust = weight * np.clip((light / np.maximum(level, 1e-6) - DARK) / DARK, 0, 1)
+        out[..., 4:7] = np.clip(up[..., 4:7] + trust * (ratio * scale - up[..., 4:7]), 0, 1)
+    return out
+
+
+def _person(alpha: np.ndarray, person: np.ndarray) -> np.ndarray:
+    """(H, W) alpha with the holes inside the person filled and what lies far from any person cleared.
+    The segmentation is a 256-pixel model's: its regions are found at a quarter of the plate's size."""
+    step = max(1, min(alpha.shape) // 256)
+    small_alpha, small_person = alpha[::step, ::step], person[::step, ::step]
+
+    def full(mask: np.ndarray) -> np.ndarray:
+        return np.repeat(np.repeat(mask, step, 0), step, 1)[:alpha.shape[0], :alpha.shape[1]]
+
+    subject = small_alpha >= 0.5
+    holes = full(binary_dilation(binary_fill_holes(subject) & ~subject, iterations=1)) & (person > 0.5)
+    out = np.where(holes | (person > SURE), np.maximum(alpha, person), alpha)
+    if (small_person > 0.5).any():
+        far = distance_transform_edt(small_person <= 0.5) * step > AWAY * np.hypot(*alpha.shape)
+        out = np.where(full(far) & (person < 0.1), 0.0, out)
+    return out
+
+
+def fuse(up: np.ndarray, plate: np.ndarray, priors: Priors) -> np.ndarray:
+    """The network's passes (H, W, 8: alpha, normals, albedo, roughness; albedo in the plate's linear
+    colourspace) corrected by the priors; ``plate`` (H, W, 3) is linear."""
+    out = up.copy()
+    if (priors.face > 0.5).any():  # the face's work runs in its bounding box, a fraction of a plate
+        face = priors.face[..., 0] > 0.5
+        window = _window(face, int(EXTEND * max(np.ptp(np.nonzero(face)[0]), np.ptp(np.nonzero(face)[1]))) + 2)
+        out[window] = _face(up[window], plate[window], priors.face[window], priors.face_normals[window])
+    out[..., 0] = _person(out[..., 0], priors.person[..., 0])
+    return out
