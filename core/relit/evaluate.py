@@ -130,7 +130,7 @@ def evaluate(folder: str | Path, model: PassesModel | None = None, limit: int | 
             for method, stack, net in runs:
                 lit = relight(stack, target, camera, config=config, shading=net).relit
                 add(table, method, PSNR=psnr(lit, gt.relit, subject), SSIM=ssim(lit, gt.relit, subject))
-    return _means(sums)
+    return table_means(sums)
 
 
 def _regions(stack: PassStack) -> dict[str, np.ndarray]:
@@ -207,7 +207,7 @@ def evaluate_sequences(folder: str | Path, model: PassesModel | None = None) -> 
                         for region, mask in masks.items():
                             if mask.any():
                                 sums[(f"{kind} ({region})", method, name)].append(float(error[mask].mean()))
-    return _means(sums)
+    return table_means(sums)
 
 
 def evaluate_real(photos: str | Path, mattes: str | Path, model: PassesModel | None = None
@@ -236,10 +236,11 @@ def evaluate_real(photos: str | Path, mattes: str | Path, model: PassesModel | N
             a, t = alpha[..., 0] > 0.5, teacher[..., 0] > 0.5
             sums[(table, method, "IoU")].append(float((a & t).sum() / max((a | t).sum(), 1)))
             sums[(table, method, "MSE")].append(float(np.mean((alpha - teacher) ** 2)))
-    return _means(sums)
+    return table_means(sums)
 
 
-def _means(sums: dict[tuple[str, str, str], list[float]]) -> dict[str, dict[str, dict[str, float]]]:
+def table_means(sums: dict[tuple[str, str, str], list[float]]) -> dict[str, dict[str, dict[str, float]]]:
+    """{table: {method: {metric: mean}}} from the values gathered per (table, method, metric)."""
     out: dict[str, dict[str, dict[str, float]]] = {}
     for (table, method, metric), values in sums.items():
         out.setdefault(table, {}).setdefault(method, {})[metric] = float(np.mean(values))
