@@ -1,7 +1,9 @@
 """Real-light evaluation (``relit.real_light``): photometric stereo on an exact Lambertian sphere, the protocol
 on a synthetic Yale folder rendered with the README's direction convention, the real subject's baselines
-where the README puts them."""
+where the README puts them, and ``relit eval --real-light``."""
+import json
 import math
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -9,9 +11,11 @@ import pytest
 
 import relit.real_light as real_light
 from relit.metrics import angular_error
+from relit.models import WEIGHTS
 from relit.passes import PassStack
 from relit.real_light import evaluate_real_light, photometric_stereo, read_subject
 from tests.conftest import sphere_stack
+from tests.test_cli import relit
 
 YALE = Path(__file__).parents[2] / "shared/assets/yaleb"
 # strobes like the database's: azimuth to +-110 and elevation -35 to +45 (the frontal one among them)
@@ -196,3 +200,33 @@ def test_the_real_subject_lands_where_the_readme_says():
 
     engine = evaluate_real_light(YALE, reference_passes)["real light, close-up: relight"]
     assert engine["relit passes"]["PSNR"] > engine["photometric-stereo relight (headroom)"]["PSNR"]
+
+
+@pytest.mark.parametrize("args, message", [
+    ([], "nothing to evaluate: give a `relit stage render` folder (DATA) and/or --real-light DIR"),
+    (["--real-light", "empty"], "empty: no Yale face folder here"),
+    (["--real-light", "missing"], "missing: no such folder"),
+])
+def test_eval_errors_are_one_line(tmp_path, args, message):
+    (tmp_path / "empty").mkdir()
+    result = relit("eval", *args, cwd=tmp_path)
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0], result.stderr
+
+
+def test_eval_real_light_prints_and_records_the_tables(yale_like, tmp_path):
+    """``relit eval --real-light`` alone (no stage folder): the tables printed, written as JSON and, with
+    --record, stored under "real light" in the model's card (a copy of the shipped model here)."""
+    for name in ("passes.onnx", "passes.json"):
+        shutil.copy(WEIGHTS / name, tmp_path / name)
+    result = relit("eval", "--real-light", yale_like, "--model", tmp_path / "passes.onnx", "--json",
+                   tmp_path / "t.json", "--record")
+    assert result.returncode == 0, result.stderr
+    for table in ("real light: face region", "real light, close-up: relight", "real light, dark surround: relight"):
+        assert table in result.stdout
+    assert "photometric-stereo relight (headroom)" in result.stdout
+    tables = json.loads((tmp_path / "t.json").read_text())
+    card = json.loads((tmp_path / "passes.json").read_text())
+    assert card["evaluation"]["real light"]["results"] == tables
+    assert card["evaluation"]["real light"]["data"] == str(yale_like)

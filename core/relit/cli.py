@@ -238,22 +238,37 @@ def _train(args: argparse.Namespace) -> None:
 
 def _eval(args: argparse.Namespace) -> None:
     from .evaluate import evaluate, evaluate_real, evaluate_sequences, format_tables
+    from .real_light import evaluate_real_light
+    if args.data is None and args.real_light is None:
+        raise RelitError("nothing to evaluate: give a `relit stage render` folder (DATA) and/or --real-light DIR")
+    if args.real and args.data is None:
+        raise RelitError("--real is measured beside a stage folder's validation split: give DATA too")
     model = PassesModel.load(Path(args.model) if args.model else None)
-    what = "sequences" if args.sequences else "validation split"
     shading = ShadingModel.load(args.shading_model) if args.shading_model else None
-    results = evaluate_sequences(args.data, model) if args.sequences else \
-        evaluate(args.data, model, args.limit, shading=shading)
-    if args.real:
-        results.update(evaluate_real(args.real, args.teacher or args.real, model))
-    print(f"{args.data}: {what}, model {model.path.name} ({model.version})" + format_tables(results))
+    results: dict[str, dict[str, dict[str, float]]] = {}
+    if args.data is not None:
+        what = "sequences" if args.sequences else "validation split"
+        results = evaluate_sequences(args.data, model) if args.sequences else \
+            evaluate(args.data, model, args.limit, shading=shading)
+        if args.real:
+            results.update(evaluate_real(args.real, args.teacher or args.real, model))
+        print(f"{args.data}: {what}, model {model.path.name} ({model.version})" + format_tables(results))
+    real_light: dict[str, dict[str, dict[str, float]]] = {}
+    if args.real_light is not None:
+        real_light = evaluate_real_light(args.real_light, lambda image: estimate_passes(image, model=model))
+        print(f"{args.real_light}: real light, model {model.path.name} ({model.version})" + format_tables(real_light))
     if args.json:
         with atomic_path(args.json) as tmp:
-            tmp.write_text(json.dumps(results, indent=1) + "\n")
+            tmp.write_text(json.dumps({**results, **real_light}, indent=1) + "\n")
     if args.record:
-        entry = {"data": str(args.data), "real": args.real, "mirror_average": MIRROR_AVERAGE, "results": results}
-        for network in (model, shading):
-            if network is not None:
-                network.record(f"sequences: {Path(args.data).name}" if args.sequences else "validation", entry)
+        if args.data is not None:
+            entry = {"data": str(args.data), "real": args.real, "mirror_average": MIRROR_AVERAGE, "results": results}
+            for network in (model, shading):
+                if network is not None:
+                    network.record(f"sequences: {Path(args.data).name}" if args.sequences else "validation", entry)
+        if real_light:
+            model.record("real light", {"data": str(args.real_light), "mirror_average": MIRROR_AVERAGE,
+                                        "results": real_light})
 
 
 def run_demo(out_dir: Path, config=None) -> tuple[Path, Path]:
@@ -385,8 +400,9 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--version", required=True, help="model version recorded in the card and the passes' metadata")
     r.set_defaults(func=_train)
 
-    s = sub.add_parser("eval", help="the passes network vs baselines on a stage folder's validation split")
-    s.add_argument("data", help="a `relit stage render` folder")
+    s = sub.add_parser("eval", help="the passes network vs baselines on a stage folder's validation split "
+                       "and/or real photos under known lights")
+    s.add_argument("data", nargs="?", help="a `relit stage render` folder")
     s.add_argument("--model", help="passes ONNX model (default: the shipped one)")
     s.add_argument("--limit", type=int, help="at most this many validation people")
     s.add_argument("--sequences", action="store_true",
@@ -394,6 +410,8 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--shading-model", help="also: relighting with this shading network (ONNX)")
     s.add_argument("--real", help="also: alpha on these real portraits against --teacher mattes (<stem>.png)")
     s.add_argument("--teacher", help="teacher mattes for --real (default: beside the photos)")
+    s.add_argument("--real-light", help="also: relighting against real photos under known point lights (a Yale "
+                   "face folder: yaleB01/, or folders of them)")
     s.add_argument("--json", help="also write the results as JSON")
     s.add_argument("--record", action="store_true",
                    help="also store the results in the models' cards (their .json), as the shipped ones do")
