@@ -32,6 +32,7 @@ from .io import (
 )
 from .lighting import Environment, Lighting, PointLight, load_lights
 from .matting import refine_matte
+from .passes import PRIOR_PASSES
 from .raster import rasterize, read_ply
 from .relight import OcclusionSettings, ShadowSettings, relight
 from .shading import ShadingModel
@@ -136,8 +137,9 @@ def _passes(args: argparse.Namespace) -> None:
     if args.matte:
         mattes = Sequence(args.matte, inputs.frame_range if has_frame_token(args.matte) else None)
     model = PassesModel.load(Path(args.model) if args.model else None)
-    temporal = TemporalPasses(model, args.internal, args.device) if inputs.is_sequence and not args.no_temporal \
-        else None
+    use_priors = not args.no_priors
+    temporal = TemporalPasses(model, args.internal, args.device, use_priors) \
+        if inputs.is_sequence and not args.no_temporal else None
 
     def plate_and_matte(frame: int | None, path: Path) -> tuple[Image, np.ndarray | None]:
         plate = read_image(path, args.colourspace, cfg)
@@ -153,7 +155,7 @@ def _passes(args: argparse.Namespace) -> None:
     def work(frame: int | None, path: Path, out: Path) -> None:
         plate, matte = plate_and_matte(frame, path)
         if temporal is None:
-            stack = estimate_passes(plate, matte, model, args.internal, args.device)
+            stack = estimate_passes(plate, matte, model, args.internal, args.device, use_priors)
         else:
             held = temporal.previous_frame
             if held != frame - 1:
@@ -169,6 +171,8 @@ def _passes(args: argparse.Namespace) -> None:
         if args.refine_matte:
             stack = refine_matte(plate, stack)
         stack.metadata.update(Camera(args.hfov).to_metadata())
+        if not args.priors:
+            stack = stack.replace(**dict.fromkeys(PRIOR_PASSES))
         write_passes(out, stack, half=args.half)
 
     _each_frame(inputs, args.output, args.overwrite, "passes", work)
@@ -375,6 +379,10 @@ def parser() -> argparse.ArgumentParser:
                    help="sequences: infer each frame alone (default: temporal smoothing against flicker)")
     s.add_argument("--refine-matte", action="store_true",
                    help="refine the alpha with closed-form matting on the plate (needs the matting extra)")
+    s.add_argument("--priors", action="store_true",
+                   help="also write the prior passes: face_normals, face_depth, face (mesh coverage), person")
+    s.add_argument("--no-priors", action="store_true",
+                   help="the network alone, not corrected by the real-trained face and person priors")
     s.add_argument("--half", action="store_true", help="half-float EXR")
     s.add_argument("--overwrite", action="store_true", help="redo frames whose output exists (default: skip them)")
     s.set_defaults(func=_passes)
