@@ -1,6 +1,7 @@
-"""docs/portraits_sheet.png: the shipped passes network on real portraits it was not trained on, each
-row the input, alpha, normals, albedo, diffuse and specular light and the relit image under two HDRIs,
-the engine's and, for the first HDRI, with the shipped shading network.
+"""docs/portraits_sheet.png: the shipped passes network, fused with the real-trained priors, on real
+portraits it was not trained on, each row the input, alpha, normals, albedo, diffuse and specular light,
+the relit image under a side key light (a terminator should cross every face) and under two HDRIs, the
+engine's and, for the first HDRI, with the shipped shading network.
 
     python scripts/portrait_sheet.py --portraits ../shared/assets/portraits --hdris ../shared/assets/hdri
 
@@ -19,7 +20,7 @@ from relit.camera import Camera  # noqa: E402
 from relit.colour import Image  # noqa: E402
 from relit.estimate import estimate_passes  # noqa: E402
 from relit.io import read_image  # noqa: E402
-from relit.lighting import Environment, Lighting  # noqa: E402
+from relit.lighting import DirectionalLight, Environment, Lighting  # noqa: E402
 from relit.relight import relight  # noqa: E402
 from relit.shading import ShadingModel  # noqa: E402
 from relit.sheet import tile_sheet  # noqa: E402
@@ -29,6 +30,7 @@ from relit.upsample import resize  # noqa: E402
 SHEET = ("astronaut.png", "grace_hopper.jpg", "pool/pd_0017.jpg", "pool/pd_0018.jpg", "pool/pd_0019.jpg",
          "pool/pd_0020.jpg", "pool/pd_0031.jpg", "pool/pd_0032.jpg")
 LONG_SIDE = 512
+SIDE_KEY = DirectionalLight((-0.94, 0.17, 0.3), irradiance=3.0)  # from the image's left, 72 degrees off the axis
 
 
 def main() -> None:
@@ -49,11 +51,13 @@ def main() -> None:
         stack = estimate_passes(photo)
         stack.metadata.update(camera.to_metadata())
         lit = [relight(stack, Lighting(env)) for env in envs]
+        key = relight(stack, Lighting(lights=[SIDE_KEY]))
         shaded = relight(stack, Lighting(envs[0]), shading=ShadingModel.load())
         tiles = [("input", "relit", photo.pixels), ("alpha", "alpha", stack.alpha),
                  ("normals", "normals", stack.normals), ("albedo", "albedo", stack.albedo),
                  (f"diffuse {args.lighting[0]}", "diffuse", lit[0].diffuse),
                  (f"specular {args.lighting[0]}", "specular", lit[0].specular)]
+        tiles.append(("relit side key", "relit", key.relit * key.alpha))
         tiles += [(f"relit {n}", "relit", s.relit * s.alpha) for n, s in zip(args.lighting, lit)]
         tiles.append((f"+ shading net {args.lighting[0]}", "relit", shaded.relit * shaded.alpha))
         rows.append((Path(name).stem, stack.colourspace, tiles))

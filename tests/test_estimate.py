@@ -98,6 +98,18 @@ def test_passes_cli_still_and_sequence_with_a_matte(tmp_path):
     assert result.returncode == 0, result.stderr
     still = read_passes(tmp_path / "still.exr")
     assert still.shape == (h, w) and float(still.metadata["camera_hfov"]) == 35
+    assert still.face is None and "fused with priors (1 face(s))" in still.metadata["passes_source"]
+    result = relit("passes", tmp_path / "plate.0001.png", "-o", tmp_path / "priors.exr", "--priors")
+    assert result.returncode == 0, result.stderr
+    priors = read_passes(tmp_path / "priors.exr")  # the prior passes as layers, the same passes beside them
+    assert priors.face.max() == 1.0 and priors.person.max() > 0.9 and priors.face_depth.max() > 0
+    assert np.allclose(np.linalg.norm(priors.face_normals, axis=-1), 1, atol=1e-3)
+    assert np.array_equal(priors.normals, still.normals) and np.array_equal(priors.alpha, still.alpha)
+    result = relit("passes", tmp_path / "plate.0001.png", "-o", tmp_path / "alone.exr", "--no-priors")
+    alone = read_passes(tmp_path / "alone.exr")
+    assert result.returncode == 0 and "priors" not in alone.metadata["passes_source"]
+    face = priors.face[..., 0] > 0.99  # the face mesh's normals replace the network's there
+    assert np.abs(priors.normals - alone.normals)[face].mean() > 0.05
     shutil.copyfile(tmp_path / "still.exr", tmp_path / "out.0002.exr")  # as if a killed run had written it
     before = (tmp_path / "out.0002.exr").stat().st_mtime_ns
     result = relit("passes", tmp_path / "plate.####.png", "-o", tmp_path / "out.####.exr", "--frames", "1-3",

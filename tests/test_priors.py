@@ -211,3 +211,22 @@ def test_person_probability_matches_mediapipes_selfie_segmentation(reference):  
     # MediaPipe rounds its input to 8 bits: measured max 0.104 on an edge pixel, mean 4.1e-4 on the worst photo
     # (1.4e-4 over all); a half-pixel shift of the sampling gave max 0.88, mean 4e-3
     assert worst < 0.15 and max(means) < 6e-4
+
+
+def test_fuse_keeps_the_face_and_what_continues_it_where_the_segmentation_sees_no_person():
+    """A face on black with no body (the segmentation finds no person): the face, and the skin-coloured
+    forehead just beyond the mesh, are subject; the black around them is not."""
+    size = 200
+    y, x = np.mgrid[0:size, 0:size] + 0.5
+    disc = np.hypot(x - 100, y - 110) < 60
+    head = np.hypot(x - 100, y - 107) < 65  # the forehead reaches 5 pixels above the mesh
+    plate = np.where(head[..., None], np.float32([0.5, 0.35, 0.25]), 0.0).astype(np.float32)
+    up = np.concatenate([np.zeros((size, size, 1)), np.broadcast_to([0, 0, 1.0], (size, size, 3)),
+                         np.full((size, size, 4), 0.5)], -1).astype(np.float32)
+    out = fuse(up, plate, _priors(np.broadcast_to(np.float32([0, 0, 1]), (size, size, 3)),
+                                  disc[..., None].astype(np.float32), np.zeros((size, size, 1), np.float32)))
+    alpha = out[..., 0]
+    assert (alpha[disc] == 1).all()
+    # within half of EXTEND (a tenth of the face's 120 pixels) of the mesh's outline: solid
+    forehead = head & ~disc & (np.hypot(x - 100, y - 110) < 65) & (y < 80)
+    assert forehead.sum() > 200 and alpha[forehead].min() == 1.0 and alpha[~head].max() == 0.0

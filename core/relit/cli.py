@@ -249,30 +249,35 @@ def _eval(args: argparse.Namespace) -> None:
         raise RelitError("--real is measured beside a stage folder's validation split: give DATA too")
     model = PassesModel.load(Path(args.model) if args.model else None)
     shading = ShadingModel.load(args.shading_model) if args.shading_model else None
+    priors = not args.no_priors
+    alone = "" if priors else ", network alone"  # the cards' entries of inference without the priors
     results: dict[str, dict[str, dict[str, float]]] = {}
     if args.data is not None:
         what = "sequences" if args.sequences else "validation split"
-        results = evaluate_sequences(args.data, model) if args.sequences else \
-            evaluate(args.data, model, args.limit, shading=shading)
+        results = evaluate_sequences(args.data, model, priors) if args.sequences else \
+            evaluate(args.data, model, args.limit, shading=shading, priors=priors)
         if args.real:
             results.update(evaluate_real(args.real, args.teacher or args.real, model))
         print(f"{args.data}: {what}, model {model.path.name} ({model.version})" + format_tables(results))
     real_light: dict[str, dict[str, dict[str, float]]] = {}
     if args.real_light is not None:
-        real_light = evaluate_real_light(args.real_light, lambda image: estimate_passes(image, model=model))
+        real_light = evaluate_real_light(args.real_light,
+                                         lambda image: estimate_passes(image, model=model, priors=priors))
         print(f"{args.real_light}: real light, model {model.path.name} ({model.version})" + format_tables(real_light))
     if args.json:
         with atomic_path(args.json) as tmp:
             tmp.write_text(json.dumps({**results, **real_light}, indent=1) + "\n")
     if args.record:
         if args.data is not None:
-            entry = {"data": str(args.data), "real": args.real, "mirror_average": MIRROR_AVERAGE, "results": results}
+            entry = {"data": str(args.data), "real": args.real, "mirror_average": MIRROR_AVERAGE, "priors": priors,
+                     "results": results}
             for network in (model, shading):
                 if network is not None:
-                    network.record(f"sequences: {Path(args.data).name}" if args.sequences else "validation", entry)
+                    network.record((f"sequences: {Path(args.data).name}" if args.sequences else "validation") + alone,
+                                   entry)
         if real_light:
-            model.record("real light", {"data": str(args.real_light), "mirror_average": MIRROR_AVERAGE,
-                                        "results": real_light})
+            model.record("real light" + alone, {"data": str(args.real_light), "mirror_average": MIRROR_AVERAGE,
+                                                "priors": priors, "results": real_light})
 
 
 def run_demo(out_dir: Path, config=None) -> tuple[Path, Path]:
@@ -420,6 +425,7 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--teacher", help="teacher mattes for --real (default: beside the photos)")
     s.add_argument("--real-light", help="also: relighting against real photos under known point lights (a Yale "
                    "face folder: yaleB01/, or folders of them)")
+    s.add_argument("--no-priors", action="store_true", help="the network alone, without the priors' fusion")
     s.add_argument("--json", help="also write the results as JSON")
     s.add_argument("--record", action="store_true",
                    help="also store the results in the models' cards (their .json), as the shipped ones do")

@@ -54,10 +54,11 @@ def _exact(stack: PassStack) -> PassStack:
 
 
 def evaluate(folder: str | Path, model: PassesModel | None = None, limit: int | None = None,
-             relight_pairs: bool = True, shading: ShadingModel | None = None) -> dict[str, dict[str, dict[str, float]]]:
+             relight_pairs: bool = True, shading: ShadingModel | None = None, priors: bool = True
+             ) -> dict[str, dict[str, dict[str, float]]]:
     """{table: {method: {metric: mean over samples}}} on the validation split of a stage folder (with
     the matte refinement's row when the matting extra is installed, and the shading network's rows
-    when one is given)."""
+    when one is given). The network's passes are fused with the priors unless ``priors`` is False."""
     folder = Path(folder)
     manifest = folder / "manifest.json"
     if not manifest.is_file():
@@ -83,8 +84,8 @@ def evaluate(folder: str | Path, model: PassesModel | None = None, limit: int | 
         predictions = []
         for gt in stacks:
             photo = Image(gt.composite, gt.colourspace, config)
-            pred = estimate_passes(photo, model=model)
-            refined = estimate_passes(photo, _rough_roto(gt.alpha), model=model)
+            pred = estimate_passes(photo, model=model, priors=priors)
+            refined = estimate_passes(photo, _rough_roto(gt.alpha), model=model, priors=priors)
             predictions.append(pred)
             subject, skin = gt.alpha[..., 0] > 0.5, skin_mask(gt)
             add("alpha", "network", **matte_errors(pred.alpha, gt.alpha))
@@ -155,7 +156,8 @@ def _follow(frame: PassStack, previous: PassStack, now: dict[str, np.ndarray], b
     return warp, {name: now[name] & (warp(before[name][..., None])[..., 0] > 0.999) & seen for name in now}
 
 
-def evaluate_sequences(folder: str | Path, model: PassesModel | None = None) -> dict[str, dict[str, dict[str, float]]]:
+def evaluate_sequences(folder: str | Path, model: PassesModel | None = None, priors: bool = True
+                       ) -> dict[str, dict[str, dict[str, float]]]:
     """Flicker on stage sequences (``seqNNNN/frame.####.exr``: a person turning under fixed light).
 
     Temporal error of a pass: the mean absolute difference between its frame-to-frame change and the
@@ -180,12 +182,13 @@ def evaluate_sequences(folder: str | Path, model: PassesModel | None = None) -> 
         gts = [read_passes(f).to_working(config) for f in sorted(seq.glob("frame.*.exr"))]
         lighting, camera = _lighting(gts[0]).to_lighting(), Camera.from_metadata(gts[0].metadata)
         regions = [_regions(gt) for gt in gts]
-        temporal = TemporalPasses(model)
+        temporal = TemporalPasses(model, priors=priors)
         runs = {"per-frame": [], "temporal": []}
         for gt, region in zip(gts, regions):
             photo = Image(gt.composite, gt.colourspace, config)
             subject = region["subject"]
-            for method, infer in (("per-frame", lambda p: estimate_passes(p, model=model)), ("temporal", temporal)):
+            for method, infer in (("per-frame", lambda p: estimate_passes(p, model=model, priors=priors)),
+                                  ("temporal", temporal)):
                 pred = infer(photo)
                 runs[method].append(pred.replace(relit=relight(pred, lighting, camera, config=config).relit))
                 sums[("accuracy", method, "normals mean")].append(

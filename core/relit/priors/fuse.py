@@ -3,7 +3,8 @@
 - Normals: on the face, the face mesh's (the network, trained on the virtual stage only, gives real faces
   nearly camera-facing normals), continued beyond its outline (the brow, the temples and the jaw go on
   curving away) and faded into the network's there.
-- Alpha: the face is subject (a face-mesh pixel is at least as opaque as the mesh covers it), holes the
+- Alpha: the face is subject (a face-mesh pixel is at least as opaque as the mesh covers it), and so is
+  what has the face's colour just beyond its outline (forehead, jaw, neck); holes the
   network leaves inside the person (a dark tie, folded arms) and wherever the segmentation is sure of a
   person take the segmentation's probability, and what it keeps far from any segmented person (a flag,
   a wall) is cleared.
@@ -23,6 +24,8 @@ from . import Priors
 FEATHER = 0.04  # the light is fitted this fraction of the face's size inside its outline (not on its rim)
 EXTEND = 0.1  # the mesh's normals, continued beyond its outline, fade out over this fraction of its size
 DARK = 0.25  # fitted shading under this fraction of the face's brightest keeps the network's albedo
+SKIN_CHROMA = 0.03  # rg chromaticity within which a pixel beside the face has its colour
+SKIN_RANGE = 4.0  # and brightness within this factor of the face's median
 SURE = 0.9  # where the segmentation is this sure of a person, the matte is at least its probability
 AWAY = 0.03  # alpha farther than this fraction of the diagonal from the segmented person, and where the
 # segmentation is sure there is none, is cleared
@@ -44,12 +47,12 @@ def _reach(filled: np.ndarray, size: float) -> tuple[np.ndarray, np.ndarray]:
     return weight, rows * filled.shape[1] + cols
 
 
-def shading(plate: np.ndarray, normals: np.ndarray, where: np.ndarray) -> np.ndarray:
-    """(H, W, 3) shading of a second-order spherical-harmonic light fitted per channel to the linear
-    plate over ``where``, as if the albedo there were 1."""
-    basis = sh_basis(normals)
-    coefficients, *_ = np.linalg.lstsq(basis[where].astype(np.float64), plate[where].astype(np.float64), rcond=None)
-    return (basis @ coefficients.astype(np.float32)).astype(np.float32)
+def fit_light(plate: np.ndarray, normals: np.ndarray, where: np.ndarray) -> np.ndarray:
+    """(9, C) coefficients of the second-order spherical-harmonic light that, on a surface of albedo 1 with
+    these normals, best gives the linear plate (..., C) over ``where``."""
+    coefficients, *_ = np.linalg.lstsq(sh_basis(normals[where]).astype(np.float64),
+                                       plate[where].astype(np.float64), rcond=None)
+    return coefficients.astype(np.float32)
 
 
 def _window(mask: np.ndarray, margin: int) -> tuple[slice, slice]:
@@ -59,8 +62,22 @@ def _window(mask: np.ndarray, margin: int) -> tuple[slice, slice]:
             slice(max(cols.min() - margin, 0), cols.max() + margin + 1))
 
 
-def _face(up: np.ndarray, plate: np.ndarray, face: np.ndarray, face_normals: np.ndarray) -> np.ndarray:
-    """Normals, alpha and albedo (h, w, 8 as ``fuse``'s) corrected on the faces, in the faces' window."""
+def _like_skin(plate: np.ndarray, filled: np.ndarray) -> np.ndarray:
+    """(H, W, 1): 1 where the plate has the face's chromaticity (within SKIN_CHROMA) and a brightness a face
+    in light and shade has (within SKIN_RANGE of its median): the forehead above the mesh, the jaw and the
+    neck are the person; the flag or wall beside them is not."""
+    total = plate.sum(-1, keepdims=True)
+    chroma = plate[..., :2] / np.maximum(total, 1e-6)
+    brightness = total[filled]
+    middle, level = np.median(chroma[filled], axis=0), float(np.median(brightness))
+    near = np.abs(chroma - middle).max(-1, keepdims=True) < SKIN_CHROMA
+    return (near & (total > level / SKIN_RANGE) & (total < level * SKIN_RANGE)).astype(np.float32)
+
+
+def _face(up: np.ndarray, plate: np.ndarray, face: np.ndarray, face_normals: np.ndarray
+          ) -> tuple[np.ndarray, np.ndarray]:
+    """Normals, alpha and albedo (h, w, 8 as ``fuse``'s) corrected on the faces, in the faces' window, and
+    where the face mesh reaches (its weight is above 0)."""
     out = up.copy()
     filled = binary_fill_holes(face[..., 0] > 0.5)
     rows, cols = np.nonzero(filled)
@@ -69,23 +86,25 @@ def _face(up: np.ndarray, plate: np.ndarray, face: np.ndarray, face_normals: np.
     continued = face_normals.reshape(-1, 3)[nearest]
     out[..., 1:4] = normalize(up[..., 1:4] + weight * (continued - up[..., 1:4]))
     out[..., 0:1] = np.maximum(out[..., 0:1], np.maximum(face, filled[..., None]))
+    out[..., 0:1] = np.maximum(out[..., 0:1], np.clip(2 * weight, 0, 1) * _like_skin(plate, filled))
     # the light is fitted away from the face's rim (mixed with hair and background) and its darkest pixels
     inner = binary_erosion(filled, iterations=max(1, int(FEATHER * size)))
     brightness = plate.mean(-1)
     lit = inner & (brightness > np.percentile(brightness[inner], 5)) if inner.any() else inner
     if lit.sum() >= 9 * 20:  # enough pixels for nine coefficients per channel
-        light = shading(plate, out[..., 1:4], lit)
+        light = sh_basis(out[..., 1:4]) @ fit_light(plate, out[..., 1:4], lit)
         level = np.percentile(light[lit], 99, axis=0)
         ratio = plate / np.maximum(light, 1e-3 * level)
         scale = np.median(up[..., 4:7][lit], axis=0) / np.maximum(np.median(ratio[lit], axis=0), 1e-6)
         trust = weight * np.clip((light / np.maximum(level, 1e-6) - DARK) / DARK, 0, 1)
         out[..., 4:7] = np.clip(up[..., 4:7] + trust * (ratio * scale - up[..., 4:7]), 0, 1)
-    return out
+    return out, weight[..., 0] > 0
 
 
-def _person(alpha: np.ndarray, person: np.ndarray) -> np.ndarray:
-    """(H, W) alpha with the holes inside the person filled and what lies far from any person cleared.
-    The segmentation is a 256-pixel model's: its regions are found at a quarter of the plate's size."""
+def _person(alpha: np.ndarray, person: np.ndarray, face: np.ndarray) -> np.ndarray:
+    """(H, W) alpha with the holes inside the person filled and what lies far from any person and from
+    the ``face`` cleared (the segmentation misses a face with no body below it, or cut by the frame). The
+    segmentation is a 256-pixel model's: its regions are found at a quarter of the plate's size."""
     step = max(1, min(alpha.shape) // 256)
     small_alpha, small_person = alpha[::step, ::step], person[::step, ::step]
 
@@ -97,7 +116,7 @@ def _person(alpha: np.ndarray, person: np.ndarray) -> np.ndarray:
     out = np.where(holes | (person > SURE), np.maximum(alpha, person), alpha)
     if (small_person > 0.5).any():
         far = distance_transform_edt(small_person <= 0.5) * step > AWAY * np.hypot(*alpha.shape)
-        out = np.where(full(far) & (person < 0.1), 0.0, out)
+        out = np.where(full(far) & (person < 0.1) & ~face, 0.0, out)
     return out
 
 
@@ -105,9 +124,10 @@ def fuse(up: np.ndarray, plate: np.ndarray, priors: Priors) -> np.ndarray:
     """The network's passes (H, W, 8: alpha, normals, albedo, roughness; albedo in the plate's linear
     colourspace) corrected by the priors; ``plate`` (H, W, 3) is linear."""
     out = up.copy()
+    reach = np.zeros(up.shape[:2], bool)
     if (priors.face > 0.5).any():  # the face's work runs in its bounding box, a fraction of a plate
         face = priors.face[..., 0] > 0.5
         window = _window(face, int(EXTEND * max(np.ptp(np.nonzero(face)[0]), np.ptp(np.nonzero(face)[1]))) + 2)
-        out[window] = _face(up[window], plate[window], priors.face[window], priors.face_normals[window])
-    out[..., 0] = _person(out[..., 0], priors.person[..., 0])
+        out[window], reach[window] = _face(up[window], plate[window], priors.face[window], priors.face_normals[window])
+    out[..., 0] = _person(out[..., 0], priors.person[..., 0], reach)
     return out
