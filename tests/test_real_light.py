@@ -179,8 +179,14 @@ def test_the_real_subject_lands_where_the_readme_says():
         relight = results[f"real light, {framing}: relight"]
         assert 23.85 < relight["photometric-stereo relight (headroom)"]["PSNR"] < 25.05, relight
         assert 14.2 < relight["baseline: unrelit photo"]["PSNR"] < 15.4, relight
-        assert np.isfinite(relight["relit passes"]["PSNR"])
-        assert 0 <= results[f"real light, {framing}: alpha (face)"]["relit passes"]["mean"] <= 1
+        # the shipped passes with the priors (issue 18): measured +4.43 / +4.09 dB over the unrelit photo (close-up
+        # / dark surround), normals 15.34 / 15.14 degrees from photometric stereo, mean alpha 0.998 / 0.996 on the
+        # face; the network alone measured -1.8 / -1.8 dB, 41 / 35 degrees, alpha 0.13 / 0.09. Margins: 0.3 dB and
+        # 0.3 degrees for other CPUs' arithmetic, which moves a landmark by a fraction of a pixel
+        gain = relight["relit passes"]["PSNR"] - relight["baseline: unrelit photo"]["PSNR"]
+        assert gain > 3.8, (framing, gain)
+        assert results[f"real light, {framing}: normals (face)"]["relit passes"]["mean"] < 15.65
+        assert results[f"real light, {framing}: alpha (face)"]["relit passes"]["mean"] > 0.98
     subject = read_subject(YALE / "yaleB01")
     reference = photometric_stereo(subject.photos, subject.saturated, subject.directions)
     face, normals = reference.face, reference.normals
