@@ -29,7 +29,8 @@ CROP_SCALE = 1.5
 LANDMARK_SIZE = 192
 MIN_PRESENCE = 0.5  # the landmark model's face flag (after a sigmoid) under which a crop holds no face
 CLOSE_UP = 0.6  # a face box wider than this fraction of the frame's short side: a close-up
-SURROUND = 3  # a close-up is detected again centred in a black frame this many times its size
+SURROUND = 3  # a close-up is detected again centred in a black frame this many times its size,
+CLOSE_UP_SIDE = 640  # shrunk to at most this many pixels on its long side first
 
 
 class FaceDetector(ShippedNetwork):
@@ -49,6 +50,10 @@ class Detection:
     keypoints: np.ndarray  # (6, 2) x, y
     score: float
 
+    def back(self, offset: np.ndarray, scale: float) -> "Detection":
+        """This detection in an image that was scaled by ``scale`` and then shifted by ``offset`` (x, y)."""
+        return Detection((self.box - np.tile(offset, 2)) / scale, (self.keypoints - offset) / scale, self.score)
+
 
 @dataclass(frozen=True)
 class Face:
@@ -58,6 +63,10 @@ class Face:
     landmarks: np.ndarray  # (468, 3)
     presence: float
     detection: Detection
+
+    def back(self, offset: np.ndarray, scale: float) -> "Face":
+        """This face in an image that was scaled by ``scale`` and then shifted by ``offset`` (x, y)."""
+        return Face((self.landmarks - np.append(offset, 0)) / scale, self.presence, self.detection.back(offset, scale))
 
 
 @lru_cache(maxsize=1)
@@ -194,14 +203,14 @@ def find_faces(rgb: np.ndarray, device: str | None = None) -> list[Face]:
     h, w = rgb.shape[:2]
     detections = detect_faces(rgb, device)
     if any(max(d.box[2] - d.box[0], d.box[3] - d.box[1]) > CLOSE_UP * min(h, w) for d in detections):
-        top, left = (SURROUND - 1) * h // 2, (SURROUND - 1) * w // 2
-        framed = np.zeros((SURROUND * h, SURROUND * w, rgb.shape[2]), np.float32)
-        framed[top:top + h, left:left + w] = rgb
-        shift = np.float32([left, top])
-        faces = [face_landmarks(framed, d, device) for d in detect_faces(framed, device)]
-        faces = [Face(f.landmarks - np.append(shift, 0), f.presence,
-                      Detection(f.detection.box - np.tile(shift, 2), f.detection.keypoints - shift, f.detection.score))
-                 for f in faces]
+        scale = min(1.0, CLOSE_UP_SIDE / max(h, w))  # the models see 128 and 192 pixels: no need for a 4K frame
+        small = resize(rgb, max(1, round(h * scale)), max(1, round(w * scale))) if scale < 1 else rgb
+        sh, sw = small.shape[:2]
+        top, left = (SURROUND - 1) * sh // 2, (SURROUND - 1) * sw // 2
+        framed = np.zeros((SURROUND * sh, SURROUND * sw, rgb.shape[2]), np.float32)
+        framed[top:top + sh, left:left + sw] = small
+        offset = np.float32([left, top])
+        faces = [face_landmarks(framed, d, device).back(offset, scale) for d in detect_faces(framed, device)]
     else:
         faces = [face_landmarks(rgb, d, device) for d in detections]
     return [f for f in faces if f.presence >= MIN_PRESENCE]

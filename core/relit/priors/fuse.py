@@ -104,7 +104,7 @@ def _face(up: np.ndarray, plate: np.ndarray, face: np.ndarray, face_normals: np.
 def _person(alpha: np.ndarray, person: np.ndarray, face: np.ndarray) -> np.ndarray:
     """(H, W) alpha with the holes inside the person filled and what lies far from any person and from
     the ``face`` cleared (the segmentation misses a face with no body below it, or cut by the frame). The
-    segmentation is a 256-pixel model's: its regions are found at a quarter of the plate's size."""
+    segmentation is a 256-pixel model's: its regions are found at about that size."""
     step = max(1, min(alpha.shape) // 256)
     small_alpha, small_person = alpha[::step, ::step], person[::step, ::step]
 
@@ -125,9 +125,9 @@ def fuse(up: np.ndarray, plate: np.ndarray, priors: Priors) -> np.ndarray:
     colourspace) corrected by the priors; ``plate`` (H, W, 3) is linear."""
     out = up.copy()
     reach = np.zeros(up.shape[:2], bool)
-    if (priors.face > 0.5).any():  # the face's work runs in its bounding box, a fraction of a plate
-        face = priors.face[..., 0] > 0.5
-        window = _window(face, int(EXTEND * max(np.ptp(np.nonzero(face)[0]), np.ptp(np.nonzero(face)[1]))) + 2)
+    face = priors.face[..., 0] > 0.5
+    if face.any():  # the face's work runs in its bounding box and reach, a fraction of a plate
+        window = _window(face, int(EXTEND * max(np.ptp(a) for a in np.nonzero(face))) + 2)
         out[window], reach[window] = _face(up[window], plate[window], priors.face[window], priors.face_normals[window])
     out[..., 0] = _person(out[..., 0], priors.person[..., 0], reach)
     return out
