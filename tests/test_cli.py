@@ -64,6 +64,14 @@ def test_relight_a_pass_stack_with_lights_and_background(tmp_path):
     inside = stack.alpha[..., 0] > 0
     assert np.allclose(stack.diffuse[inside, 0], stack.normals[inside, 2], atol=1e-4)
     assert stack.composite is not None and stack.metadata["depth_source"] == "depth pass"
+    # a still asked for again with other settings is written again (a sequence's frames resume instead)
+    lights.write_text(json.dumps([{"type": "directional", "direction": [1, 0, 0], "irradiance": 3.14159}]))
+    result = relit("relight", src, "--light", lights, "--background", bg, "-o", out)
+    assert result.returncode == 0 and "already written" not in result.stderr, result.stderr
+    again = read_passes(out)
+    assert np.allclose(again.diffuse[inside, 0], np.clip(again.normals[inside, 0], 0, None), atol=1e-4)
+    result = relit("relight", src, "--light", lights, "-o", tmp_path)
+    assert result.returncode == 1 and f"{tmp_path}: is a folder; expected the output file's path" in result.stderr
 
 
 def test_relight_a_sequence(tmp_path):

@@ -68,17 +68,20 @@ def _lighting(args: argparse.Namespace) -> Lighting:
 
 def _each_frame(inputs: Sequence, output: str, overwrite: bool, desc: str,
                 work: Callable[[int | None, Path, Path], None]) -> None:
-    """Run ``work(frame, input, output)`` over a still or a sequence: frames already written are skipped
-    (resume), a killed run's temp files are cleared, a progress bar with ETA runs, and a failed frame
-    does not stop the others (they are summarised at the end)."""
+    """Run ``work(frame, input, output)`` over a still or a sequence. A still is always written (the user
+    asked for it, perhaps with new settings); a sequence's frames already written are skipped unless
+    ``overwrite`` (a killed or chunked run resumes). A killed run's temp files are cleared, a progress bar
+    with ETA runs, and a failed frame does not stop the others (they are summarised at the end)."""
     if inputs.is_sequence and not has_frame_token(output):
         raise RelitError("a sequence needs an output pattern with a frame token (####)", output)
+    if not inputs.is_sequence and Path(output).is_dir():
+        raise RelitError("is a folder; expected the output file's path (e.g. out.exr)", output)
     outputs = Sequence(output, inputs.frame_range) if inputs.is_sequence else None
 
     def out_path(frame: int | None) -> Path:
         return outputs.path(frame) if outputs else Path(output)
 
-    todo = [(f, p) for f, p in inputs if overwrite or not out_path(f).exists()]
+    todo = [(f, p) for f, p in inputs if overwrite or not inputs.is_sequence or not out_path(f).exists()]
     if len(todo) < len(inputs):
         log.warning("%d of %d frame(s) already written, skipped (--overwrite redoes them)", len(inputs) - len(todo),
                     len(inputs))
@@ -366,7 +369,8 @@ def parser() -> argparse.ArgumentParser:
                    help="refine the engine's light with the shading network (Total Relighting's last stage)")
     s.add_argument("--shading-model", help="shading ONNX model (implies --shading; default: the shipped one)")
     s.add_argument("--half", action="store_true", help="half-float EXR")
-    s.add_argument("--overwrite", action="store_true", help="redo frames whose output exists (default: skip them)")
+    s.add_argument("--overwrite", action="store_true",
+                   help="sequences: redo frames whose output exists (default: skip them; a still is always written)")
     s.set_defaults(func=_relight)
 
     s = sub.add_parser("passes", help="alpha, normals, albedo and roughness of a photo or plate (#### sequence)")
@@ -389,7 +393,8 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--no-priors", action="store_true",
                    help="the network alone, not corrected by the real-trained face and person priors")
     s.add_argument("--half", action="store_true", help="half-float EXR")
-    s.add_argument("--overwrite", action="store_true", help="redo frames whose output exists (default: skip them)")
+    s.add_argument("--overwrite", action="store_true",
+                   help="sequences: redo frames whose output exists (default: skip them; a still is always written)")
     s.set_defaults(func=_passes)
 
     s = sub.add_parser("train", help="train relit's networks on virtual-light-stage samples (extra train)")
