@@ -1,12 +1,19 @@
 """What the DCC adapters share: pass names per DCC, knob names, lights from knobs, the relit job."""
 import math
+import sys
+import threading
+import time
+from pathlib import Path
 
+import numpy as np
 import pytest
 
+from relit.colour import Image
 from relit.dcc import (
     DCC_LIGHTS,
     LIGHT_KINDS,
     PassesJob,
+    exr_payload,
     houdini_planes,
     knob_names,
     light_from_knobs,
@@ -14,6 +21,7 @@ from relit.dcc import (
     nuke_layers,
 )
 from relit.errors import RelitError
+from relit.io import write_image
 from relit.lighting import DirectionalLight, SpotLight
 from relit.passes import PASS_BY_NAME
 
@@ -60,3 +68,54 @@ def test_a_failing_step_is_reported(tmp_path):
     job = PassesJob(plate=str(tmp_path / "missing.jpg"), folder=str(tmp_path))
     with pytest.raises(RelitError, match="relit passes failed: .*missing.jpg"):
         job.run()
+
+
+def _fake_job(tmp_path, **settings) -> PassesJob:
+    return PassesJob(plate=str(tmp_path / "plate.####.exr"), folder=str(tmp_path / "cache"), first=1, last=2,
+                     hdri="env.exr", command=[sys.executable, str(Path(__file__).parent / "fakes" / "relit_cli.py")],
+                     **settings)
+
+
+def test_a_job_reuses_frames_of_the_same_inputs_and_redoes_the_others(tmp_path, monkeypatch):
+    """Recomputing after a change (a rotation, a new plate) recomputes what the change touches and keeps the
+    rest; nothing runs when nothing changed. relit's chatter (300 KB of stderr here) does not block the job."""
+    calls = tmp_path / "calls.txt"
+    monkeypatch.setenv("RELIT_FAKE_CALLS", str(calls))
+    for frame in (1, 2):
+        write_image(tmp_path / f"plate.{frame:04d}.exr", Image(np.full((4, 4, 3), frame, np.float32), "ACEScg"))
+
+    def run(job: PassesJob) -> list[str]:
+        calls.write_text("")
+        thread = threading.Thread(target=job.run, kwargs={"poll": 0.01}, daemon=True)
+        thread.start()
+        thread.join(60)
+        assert not thread.is_alive(), "the job hung"
+        return [line.split()[0] for line in calls.read_text().splitlines()]
+
+    job = _fake_job(tmp_path, rotation=0.0)
+    assert run(job) == ["passes", "relight", "irradiance"] and job.up_to_date()
+    relit_frame = job.path(job.output, 1)
+    first = relit_frame.read_bytes()
+    assert run(job) == ["irradiance"]  # the frames are kept; the still irradiance map is cheap
+    rotated = _fake_job(tmp_path, rotation=90.0)
+    assert not rotated.up_to_date()
+    assert run(rotated) == ["relight", "irradiance"] and b"--rotate 90.0" in relit_frame.read_bytes()
+    # the plate's frame 2 re-rendered with other pixels (frame 1 written again, same pixels, another time)
+    time.sleep(1.1)
+    write_image(tmp_path / "plate.0001.exr", Image(np.full((4, 4, 3), 1, np.float32), "ACEScg"))
+    write_image(tmp_path / "plate.0002.exr", Image(np.full((4, 4, 3), 7, np.float32), "ACEScg"))
+    assert run(rotated) == ["passes", "relight", "irradiance"]
+    assert job.path(job.raw, 1).stat().st_mtime_ns < job.path(job.raw, 2).stat().st_mtime_ns  # only 2 redone
+    assert run(_fake_job(tmp_path, rotation=0.0)) == ["relight", "irradiance"]  # back: made again, the same
+    assert relit_frame.read_bytes() == first
+
+
+def test_exr_payload_ignores_the_time_of_writing(tmp_path):
+    image = Image(np.random.default_rng(0).random((8, 8, 3)).astype(np.float32), "ACEScg")
+    write_image(tmp_path / "a.exr", image)
+    time.sleep(1.1)  # the header's DateTime changes
+    write_image(tmp_path / "b.exr", image)
+    write_image(tmp_path / "c.exr", Image(image.pixels * 1.01, "ACEScg"))
+    a, b, c = (exr_payload((tmp_path / f"{n}.exr").read_bytes()) for n in "abc")
+    assert (tmp_path / "a.exr").read_bytes() != (tmp_path / "b.exr").read_bytes()
+    assert a == b and a != c and exr_payload(b"not an exr") == b"not an exr"

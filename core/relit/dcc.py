@@ -9,6 +9,8 @@ imports only the standard library at load time, so a DCC's own Python can import
 """
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -103,6 +105,19 @@ def lighting_from_knobs(value: Callable[[str], object]) -> Lighting:
     return Lighting(env, lights)
 
 
+def exr_payload(data: bytes) -> bytes:
+    """A single-part OpenEXR file's bytes after its header (the offset table and the pixels), the same
+    for the same pixels whenever they are written (the header carries the time of writing); other files
+    whole."""
+    if data[:4] != b"\x76\x2f\x31\x01" or data[5] & 0x10:  # not OpenEXR, or multi-part
+        return data
+    at = 8
+    while at < len(data) and data[at] != 0:  # attributes: name NUL, type NUL, int32 size, value
+        at = data.index(b"\0", data.index(b"\0", at) + 1) + 1
+        at += 4 + int.from_bytes(data[at:at + 4], "little")
+    return data[at + 1:]
+
+
 def relit_command() -> list[str]:
     """How to start relit: $RELIT_EXECUTABLE (a path, for a DCC whose Python is not relit's), else the
     ``relit`` on PATH, else this interpreter's module."""
@@ -156,7 +171,8 @@ class PassesJob:
         return Path(pattern if frame is None else pattern.replace("####", f"{frame:04d}"))
 
     def commands(self) -> list[tuple[list[str], str | None]]:
-        """(argv, output pattern it fills) for each step, in order."""
+        """(argv, output pattern it fills) for each step, in order: each step's input is the step before's
+        output (the first's, the plate and matte)."""
         frames = ["--frames", f"{self.first}-{self.last}"] if self.sequence else []
         passes = [*self.command, "passes", self.plate, "-o", self.raw, "--hfov", str(self.hfov), *frames]
         if self.matte:
@@ -171,26 +187,87 @@ class PassesJob:
             steps.append(([*self.command, "irradiance", self.hdri, "-o", self.irradiance], None))
         return steps
 
+    def _keys(self, pattern: str) -> Path:
+        return Path(self.folder) / f".{Path(pattern).name.replace('####', 'frames')}.keys.json"
+
+    def _inputs(self) -> dict[str, str]:
+        """Per frame, a digest of the plate's (and matte's) pixels: what the first step depends on."""
+        out = {}
+        for frame in self.frames():
+            digest = hashlib.sha256()
+            for pattern in (self.plate, self.matte):
+                source = self.path(pattern, frame) if pattern else None
+                digest.update(exr_payload(source.read_bytes()) if source and source.is_file() else b"none")
+            out[str(frame)] = digest.hexdigest()
+        return out
+
+    def _recorded(self, pattern: str) -> dict[str, str]:
+        try:
+            return json.loads(self._keys(pattern).read_text())
+        except (OSError, ValueError):
+            return {}
+
+    @staticmethod
+    def _chain(argv: list[str], upstream: dict[str, str]) -> dict[str, str]:
+        """Each output frame's signature: the step's arguments and its input frame's signature."""
+        return {frame: hashlib.sha256("\0".join([*argv, key]).encode()).hexdigest() for frame, key in upstream.items()}
+
+    def up_to_date(self) -> bool:
+        """Every step's frames exist and were made from the current inputs and settings."""
+        upstream = self._inputs()
+        for argv, pattern in self.commands():
+            if pattern:
+                upstream = self._chain(argv, upstream)
+                if self._recorded(pattern) != upstream or not all(self.path(pattern, f).exists()
+                                                                   for f in self.frames()):
+                    return False
+        return True
+
+    def _stale(self, argv: list[str], upstream: dict[str, str], pattern: str) -> dict[str, str]:
+        """The step's output signatures; frames made under others are removed (another rotation, a
+        changed plate), so the step computes them again."""
+        recorded, now = self._recorded(pattern), self._chain(argv, upstream)
+        for frame in self.frames():
+            if recorded.get(str(frame)) != now[str(frame)]:
+                self.path(pattern, frame).unlink(missing_ok=True)
+        return now
+
     def run(self, progress: Callable[[float, str], bool] = lambda fraction, message: True,
             poll: float = 0.2) -> None:
         """Run every step; ``progress(fraction, message)`` is called while they run and returning
-        False cancels (the running process is terminated; running again resumes)."""
+        False cancels (the running process is terminated; running again resumes). A frame computed
+        before from the same inputs and settings is kept; one from others is computed again. relit's
+        messages go to ``relit.log`` in the folder (a pipe nobody reads would block a long run)."""
         Path(self.folder).mkdir(parents=True, exist_ok=True)
         steps = self.commands()
         frames = self.frames()
+        upstream = self._inputs()
         for index, (argv, pattern) in enumerate(steps):
             name = argv[len(self.command)]
-            proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-            while proc.poll() is None:
-                done = sum(self.path(pattern, f).exists() for f in frames) if pattern else 0
-                if not progress((index + done / len(frames)) / len(steps),
-                                f"relit {name}: {done}/{len(frames)} frame(s)"):
-                    proc.terminate()
-                    proc.wait()
-                    raise RelitError(f"relit {name} cancelled; computing again resumes at the first missing frame")
-                time.sleep(poll)
-            _, err = proc.communicate()
+            if pattern:
+                signatures = self._stale(argv, upstream, pattern)
+                self._record(pattern, signatures)  # before: a cancelled run's frames were made with these
+                upstream = signatures
+                if all(self.path(pattern, f).exists() for f in frames):
+                    continue  # computed before from the same inputs and settings
+            with open(Path(self.folder) / "relit.log", "w+", encoding="utf-8", errors="replace") as log:
+                proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+                while proc.poll() is None:
+                    done = sum(self.path(pattern, f).exists() for f in frames) if pattern else 0
+                    if not progress((index + done / len(frames)) / len(steps),
+                                    f"relit {name}: {done}/{len(frames)} frame(s)"):
+                        proc.terminate()
+                        proc.wait()
+                        raise RelitError(f"relit {name} cancelled; computing again resumes at the first missing frame")
+                    time.sleep(poll)
+                log.seek(0)
+                lines = log.read().strip().splitlines()
             if proc.returncode != 0:
-                last = (err.strip().splitlines() or ["(no message)"])[-1]
-                raise RelitError(f"relit {name} failed: {last}")
+                raise RelitError(f"relit {name} failed: {(lines or ['(no message)'])[-1]}")
         progress(1.0, "relit: done")
+
+    def _record(self, pattern: str, signatures: dict[str, str]) -> None:
+        keys = self._keys(pattern)
+        tmp = keys.with_name(keys.name + ".tmp")
+        tmp.write_text(json.dumps(signatures, indent=1))
+        os.replace(tmp, keys)

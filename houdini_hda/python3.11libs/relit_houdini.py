@@ -1,7 +1,7 @@
 """Cook module of the relit::passes COP2 filter HDA (its PythonCook section calls these functions).
 
 Per frame: the input's colour plane is written to the pass cache as an EXR, the passes network runs
-out of process (``relit.dcc.PassesJob``, skipped when the frame's passes are already cached), then
+out of process (``relit.dcc.PassesJob``, skipped when they are cached from this plate and these settings), then
 the core relights the cached passes in process under the node's HDRI and lights, and each plane of
 the pass table is handed to Houdini. Houdini's Python must import relit (see README, Houdini).
 """
@@ -73,12 +73,12 @@ def _relit(cop_node, frame: int, values: dict[str, object]) -> PassStack:
     job = PassesJob(plate=os.path.join(folder, "plate.####.exr"), folder=folder, first=frame, last=frame,
                     hfov=float(values["hfov"]), refine_matte=bool(values["refine_matte"]))
     raw = job.path(job.raw, frame)
-    if not raw.exists():
-        plate = cop_node.inputs()[0]
-        w, h = plate.xRes(), plate.yRes()
-        rgb = np.frombuffer(plate.allPixelsAsString("C"), np.float32).reshape(h, w, 3)[::-1]
-        os.makedirs(folder, exist_ok=True)
-        write_image(job.path(job.plate, frame), Image(rgb, str(values["colourspace"]), resolve_config()))
+    plate = cop_node.inputs()[0]
+    w, h = plate.xRes(), plate.yRes()
+    rgb = np.frombuffer(plate.allPixelsAsString("C"), np.float32).reshape(h, w, 3)[::-1]
+    os.makedirs(folder, exist_ok=True)
+    write_image(job.path(job.plate, frame), Image(rgb, str(values["colourspace"]), resolve_config()))
+    if not job.up_to_date():  # passes cached from this plate with these settings are kept
         with hou.InterruptableOperation("relit: computing passes", open_interrupt_dialog=True) as operation:
             def progress(fraction: float, message: str) -> bool:
                 try:
