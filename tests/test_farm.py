@@ -73,3 +73,15 @@ def test_a_killed_sequence_resumes_with_only_the_missing_frames(tmp_path):
     assert len(after) == 12
     assert all(after[name] == mtime for name, mtime in done.items())  # finished frames were not redone
     assert not list(tmp_path.glob(".*tmp*"))  # the killed run's temp file was cleared
+
+
+def test_executables_with_spaces_in_their_path(monkeypatch):
+    """A relit installed under a folder with a space: the job runs that path, not its first word."""
+    monkeypatch.setattr("shutil.which", lambda name: "/opt/vfx tools/bin/relit")
+    template = openjd_template(["relight", "a.####.exr", "-o", "b.####.exr"], "1-2", 1)
+    action = template["steps"][0]["script"]["actions"]["onRun"]
+    assert template["parameterDefinitions"][0]["default"] == "/opt/vfx tools/bin/relit"
+    assert action["args"][:2] == ["relight", "a.####.exr"]
+    given = openjd_template(["relight", "a.####.exr"], "1-2", 1, executable='"/opt/my py/python" -m relit.cli')
+    assert given["parameterDefinitions"][0]["default"] == "/opt/my py/python"
+    assert given["steps"][0]["script"]["actions"]["onRun"]["args"][:3] == ["-m", "relit.cli", "relight"]

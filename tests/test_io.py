@@ -1,4 +1,6 @@
 import os
+import subprocess
+import sys
 
 import numpy as np
 import OpenImageIO as oiio
@@ -6,7 +8,18 @@ import pytest
 
 from relit.colour import Image
 from relit.errors import RelitError
-from relit.io import Sequence, describe, read_data, read_image, read_metadata, read_passes, write_image, write_passes
+from relit.io import (
+    Sequence,
+    atomic_path,
+    describe,
+    read_data,
+    read_image,
+    read_metadata,
+    read_passes,
+    remove_stale_temp,
+    write_image,
+    write_passes,
+)
 from relit.passes import PASSES, PassStack
 
 
@@ -220,3 +233,27 @@ def test_outputs_get_ordinary_permissions(tmp_path):
     umask = os.umask(0)
     os.umask(umask)
     assert path.stat().st_mode & 0o777 == 0o666 & ~umask  # not the temp file's private 0600
+
+
+def test_a_stills_stale_temp_files_are_its_own(tmp_path):
+    """Clearing relit.exr's temp files leaves relit.0001.exr's (a live writer's) alone, and atomic_path's
+    own temp files are what it clears."""
+    other = tmp_path / ".relit.0001.0a1b2c3d.tmp.exr"  # relit.0001.exr being written by another process
+    other.write_bytes(b"live")
+    with atomic_path(tmp_path / "relit.exr") as tmp:
+        tmp.write_bytes(b"mine")
+        assert tmp.name.startswith(".relit.") and tmp.name.endswith(".tmp.exr")
+    killed = tmp_path / f".relit.{'f' * 8}.tmp.exr"  # what a killed run of relit.exr leaves
+    killed.write_bytes(b"killed")
+    remove_stale_temp(tmp_path / "relit.exr")
+    assert other.exists() and not killed.exists() and not tmp.exists()
+    assert (tmp_path / "relit.exr").read_bytes() == b"mine"
+
+
+def test_importing_relit_leaves_the_umask_alone(tmp_path):
+    """Houdini imports relit in its own process while other threads create files: setting the umask to 0,
+    even for an instant, would give their files open permissions. The import makes no umask call."""
+    code = ("import os\nold = os.umask\ncalls = []\nos.umask = lambda m: calls.append(m) or old(m)\n"
+            "import relit.io, relit.cli\nprint(calls)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0 and result.stdout.strip() == "[]", result.stdout + result.stderr

@@ -6,6 +6,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
+from relit.errors import RelitError  # noqa: E402
 from relit.models import run, session  # noqa: E402
 from relit.train.data import StageData  # noqa: E402
 from relit.train.loop import CHECKPOINT, TrainSettings, _retinex, export, losses, train  # noqa: E402
@@ -92,3 +93,18 @@ def test_real_portraits_train_with_teacher_mattes(stage, tmp_path):
                                                            teacher=str(mattes), real_batch=2))
     state = torch.load(ckpt, weights_only=False)
     assert state["data"]["real"] == ["a.jpg", "b.jpg"] and "real_teacher" in state["history"][-1]
+
+
+class _Payload:
+    """What a checkpoint from elsewhere could hold: an object whose unpickling runs code."""
+
+    def __reduce__(self):
+        return (exec, ("import pathlib; pathlib.Path('RAN').write_text('ran')",))
+
+
+def test_a_checkpoint_that_is_not_plain_data_is_refused(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    torch.save({"model": {}, "payload": _Payload()}, tmp_path / CHECKPOINT)
+    with pytest.raises(RelitError, match="not a relit checkpoint"):
+        export(tmp_path / CHECKPOINT, tmp_path / "out.onnx", 192, "x")
+    assert not (tmp_path / "RAN").exists()

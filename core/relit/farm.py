@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import shutil
 import sys
 from pathlib import Path
@@ -32,21 +33,22 @@ def chunks(frames: str, size: int) -> list[str]:
     return [str(fileseq.FrameSet(ordered[i:i + size])) for i in range(0, len(ordered), size)]
 
 
-def default_executable() -> str:
-    """The relit that is running now, so farm tasks use the same install."""
+def default_executable() -> list[str]:
+    """The relit that is running now, so farm tasks use the same install (a path, spaces and all)."""
     found = shutil.which("relit")
-    return found or f"{sys.executable} -m relit.cli"
+    return [found] if found else [sys.executable, "-m", "relit.cli"]
 
 
 def openjd_template(command: list[str], frames: str, chunk: int, name: str = "relit",
                     executable: str | None = None, timeout: int = 3600) -> dict:
-    """An OpenJD job template running ``relit <command> --frames <chunk>`` for every chunk."""
+    """An OpenJD job template running ``relit <command> --frames <chunk>`` for every chunk. ``executable`` is
+    a command line (quote a path with spaces), by default the running relit."""
     if not command or command[0] not in SEQUENCE_COMMANDS:
         got = " ".join(command) or "nothing"
         raise RelitError(f"a farm job runs one of: {', '.join(SEQUENCE_COMMANDS)}; got {got}")
     if "--frames" in command:
         raise RelitError("leave --frames out of the command: the job gives each task its chunk")
-    program, *prefix = (executable or default_executable()).split()
+    program, *prefix = shlex.split(executable) if executable else default_executable()
     return {
         "specificationVersion": "jobtemplate-2023-09",
         "name": name,

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import os
-import tempfile
+import secrets
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
@@ -22,8 +22,6 @@ WRITE_FORMATS = READ_FORMATS
 META_PREFIX = "relit:"
 COLOURSPACE_KEY = META_PREFIX + "colourspace"
 EXR_COMPRESSIONS = ("none", "zip", "zips", "piz", "pxr24", "b44", "dwaa", "dwab")
-_UMASK = os.umask(0)
-os.umask(_UMASK)  # read once: outputs get the permissions a plain open() would give, not mkstemp's 0600
 
 # OIIO >= 3 labels files with colour-interop IDs; map those to the config's roles/aliases.
 _INTEROP_IDS = {
@@ -165,17 +163,20 @@ def read_matte(path: str | os.PathLike[str]) -> np.ndarray:
     return pixels
 
 
-def _temp_affixes(path: Path) -> tuple[str, str]:
-    """Prefix and suffix of ``path``'s temp files: hidden, beside it, with its extension (OIIO picks the
-    format from it). ``atomic_path`` makes them and ``remove_stale_temp`` finds them."""
-    return f".{path.stem}.", f".tmp{path.suffix}"
+TEMP_TAG = 8  # hex digits of a temp file's random tag
+
+
+def _temp_name(path: Path, tag: str) -> str:
+    """``path``'s temp file: hidden, beside it, with its extension (OIIO picks the format from it);
+    ``atomic_path`` makes them and ``remove_stale_temp`` finds them, and no other output's."""
+    return f".{path.stem}.{tag}.tmp{path.suffix}"
 
 
 def remove_stale_temp(path: str | os.PathLike[str]) -> None:
-    """Remove temp files a killed run left beside ``path`` (a rename never happened for them)."""
+    """Remove temp files a killed run left beside ``path`` (a rename never happened for them); the tag's
+    exact length keeps ``relit.exr``'s pattern off ``relit.0001.exr``'s temp files."""
     path = Path(path)
-    prefix, suffix = _temp_affixes(path)
-    for stale in path.parent.glob(f"{prefix}*{suffix}"):
+    for stale in path.parent.glob(_temp_name(path, "[0-9a-f]" * TEMP_TAG)):
         stale.unlink(missing_ok=True)
 
 
@@ -186,16 +187,17 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     parent = path.parent if str(path.parent) else Path(".")
     if not parent.is_dir():
         raise RelitError(f"cannot write: folder {parent} does not exist", path)
-    try:
-        prefix, suffix = _temp_affixes(path)
-        fd, tmp_name = tempfile.mkstemp(prefix=prefix, suffix=suffix, dir=parent)
-    except OSError as exc:
-        raise RelitError(f"cannot write ({exc.strerror})", path) from None
-    os.close(fd)
-    tmp = Path(tmp_name)
+    while True:
+        tmp = parent / _temp_name(path, secrets.token_hex(TEMP_TAG // 2))
+        try:  # created as open() creates files: the umask applies, nothing needs to read it
+            os.close(os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666))
+            break
+        except FileExistsError:
+            continue
+        except OSError as exc:
+            raise RelitError(f"cannot write ({exc.strerror})", path) from None
     try:
         yield tmp
-        os.chmod(tmp, 0o666 & ~_UMASK)
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)

@@ -149,6 +149,15 @@ def save_checkpoint(path: Path, state: dict) -> None:
         torch.save(state, tmp)
 
 
+def load_checkpoint(path: Path) -> dict:
+    """A checkpoint's tensors, numbers and strings, and nothing else: unpickling arbitrary objects from a
+    file would run whatever code it names."""
+    try:
+        return torch.load(path, weights_only=True)
+    except Exception as exc:  # torch raises UnpicklingError, RuntimeError and others for what it refuses
+        raise RelitError(f"not a relit checkpoint ({str(exc).splitlines()[0]})", path) from None
+
+
 def train(data_dir: str | Path, out_dir: str | Path, settings: TrainSettings) -> Path:
     """Train (or resume) the passes network; returns the checkpoint path. A rerun with more ``steps``
     continues from the checkpoint with the same data order."""
@@ -163,7 +172,7 @@ def train(data_dir: str | Path, out_dir: str | Path, settings: TrainSettings) ->
     ckpt_path = out_dir / CHECKPOINT
     step, history, earlier = 0, [], []  # earlier: the settings of previous runs that differ, with their last step
     if ckpt_path.is_file():
-        state = torch.load(ckpt_path, weights_only=False)
+        state = load_checkpoint(ckpt_path)
         if state["widths"] != list(WIDTHS):
             raise RelitError(f"checkpoint was trained with widths {state['widths']}, this relit has {list(WIDTHS)}",
                              ckpt_path)
@@ -212,7 +221,7 @@ def export(checkpoint: str | Path, output: str | Path, internal: int, version: s
     checkpoint, output = Path(checkpoint), Path(output)
     if not checkpoint.is_file():
         raise RelitError("no such checkpoint", checkpoint)
-    state = torch.load(checkpoint, weights_only=False)
+    state = load_checkpoint(checkpoint)
     output.parent.mkdir(parents=True, exist_ok=True)
     if state.get("kind") == "shading":
         from .shading import export_shading

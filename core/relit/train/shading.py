@@ -28,7 +28,7 @@ from ..shading import FEATURES, network_input
 from ..stage.sample import StageLighting
 from ..upsample import resize
 from .data import manifest_entries
-from .loop import RunSettings, optimise, save_checkpoint
+from .loop import RunSettings, load_checkpoint, optimise, save_checkpoint
 from .net import SHADING_WIDTHS, ShadingNet
 
 CHECKPOINT = "shading.pt"
@@ -133,7 +133,7 @@ def train_shading(data_dir: str | Path, out_dir: str | Path, settings: RunSettin
     ckpt_path = out_dir / CHECKPOINT
     step, history = 0, []
     if ckpt_path.is_file():
-        state = torch.load(ckpt_path, weights_only=False)
+        state = load_checkpoint(ckpt_path)
         if state["widths"] != list(SHADING_WIDTHS):
             raise RelitError(f"checkpoint was trained with widths {state['widths']}, this relit has "
                              f"{list(SHADING_WIDTHS)}", ckpt_path)
