@@ -41,11 +41,13 @@ def test_info_prints_layers(tmp_path):
 
 def test_convert_through_ocio(tmp_path):
     src = tmp_path / "a.exr"
-    write_passes(src, sphere_stack(8).replace(relit=np.full((8, 8, 3), 0.18, np.float32)))
+    stack = sphere_stack(8).replace(relit=np.full((8, 8, 3), 0.18, np.float32))
+    write_passes(src, stack)
     assert relit("convert", src, tmp_path / "b.exr", "--to", "lin_rec709_srgb").returncode == 0
     img = read_image(tmp_path / "b.exr")
     assert img.colourspace == "Linear Rec.709 (sRGB)"
-    assert np.allclose(img.pixels[..., :3], 0.18, atol=1e-3)  # grey stays grey across primaries
+    # grey stays grey across primaries (the file's RGB is the relit pass premultiplied by A)
+    assert np.allclose(img.pixels[..., :3], 0.18 * stack.alpha, atol=1e-3)
 
 
 def test_relight_a_pass_stack_with_lights_and_background(tmp_path):

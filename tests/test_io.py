@@ -51,6 +51,20 @@ def test_exr_channel_names_follow_the_pass_table(tmp_path):
     assert {"A", "normals.X", "normals.Y", "normals.Z", "depth.Z", "albedo.R", "albedo.G", "albedo.B",
             "relit.R", "R", "G", "B"} <= names
     assert spec.format == oiio.TypeDesc("half")
+    # RGBA as OpenEXR defines it: the relit person premultiplied by A (read as premultiplied, a straight
+    # RGB would wash the plate's background over a new one where A < 1)
+    stack = _stack()
+    pixels = oiio.ImageBuf(str(path)).get_pixels(oiio.FLOAT)
+    rgba = pixels[..., [spec.channelnames.index(c) for c in ("R", "G", "B", "A")]]
+    np.testing.assert_allclose(rgba[..., :3], stack.relit * stack.alpha, atol=2e-3)
+    np.testing.assert_allclose(rgba[..., 3:], stack.alpha, atol=1e-3)
+    passes_only = tmp_path / "passes_only.exr"  # a `relit passes` output: the albedo, premultiplied
+    write_passes(passes_only, stack.replace(relit=None, composite=None))
+    only = oiio.ImageInput.open(str(passes_only)).spec()
+    assert {"R", "G", "B", "A"} <= set(only.channelnames)
+    pixels = oiio.ImageBuf(str(passes_only)).get_pixels(oiio.FLOAT)
+    np.testing.assert_allclose(pixels[..., [only.channelnames.index(c) for c in "RGB"]], stack.albedo * stack.alpha,
+                               atol=1e-6)
     assert spec.getattribute("compression") == "piz"
     assert spec.channelnames[spec.alpha_channel] == "A"
 

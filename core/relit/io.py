@@ -254,17 +254,18 @@ def _exr_compression(compression: str, path: Path) -> str:
 
 
 def write_passes(path: str | os.PathLike[str], stack: PassStack, half: bool = False, compression: str = "zip") -> None:
-    """Multi-layer EXR: ``albedo.R/G/B``, ``normals.X/Y/Z``, ``depth.Z``, alpha in ``A``; R/G/B mirror the
-    composite (else relit) so viewers show a picture."""
+    """Multi-layer EXR: ``albedo.R/G/B``, ``normals.X/Y/Z``, ``depth.Z``, alpha in ``A``, and an RGBA that
+    any viewer or compositor reads as OpenEXR defines it: R/G/B the relit person (else the albedo)
+    premultiplied by A. The passes' layers are straight (not premultiplied)."""
     path = Path(path)
     if path.suffix.lower() != ".exr":
         raise RelitError("pass stacks are written as multi-layer OpenEXR; expected a .exr path", path)
     names: list[str] = []
     planes: list[np.ndarray] = []
-    beauty = stack.composite if stack.composite is not None else stack.relit
+    beauty = stack.relit if stack.relit is not None else stack.albedo
     if beauty is not None:
         names += ["R", "G", "B"]
-        planes.append(beauty)
+        planes.append(beauty * (stack.alpha if stack.alpha is not None else np.float32(1)))
     for spec in PASSES:
         arr = getattr(stack, spec.name)
         if arr is not None:
