@@ -60,7 +60,7 @@ def test_relight_a_pass_stack_with_lights_and_background(tmp_path):
     bg = tmp_path / "bg.png"
     write_image(bg, Image(np.full((32, 32, 3), 0.5), "srgb_tx"))
     out = tmp_path / "out.exr"
-    result = relit("relight", src, "--light", lights, "--background", bg, "-o", out)
+    result = relit("relight", src, "--light", lights, "--background", bg, "-o", out, "--float")
     assert result.returncode == 0, result.stderr
     stack = read_passes(out)
     inside = stack.alpha[..., 0] > 0
@@ -68,7 +68,7 @@ def test_relight_a_pass_stack_with_lights_and_background(tmp_path):
     assert stack.composite is not None and stack.metadata["depth_source"] == "depth pass"
     # a still asked for again with other settings is written again (a sequence's frames resume instead)
     lights.write_text(json.dumps([{"type": "directional", "direction": [1, 0, 0], "irradiance": 3.14159}]))
-    result = relit("relight", src, "--light", lights, "--background", bg, "-o", out)
+    result = relit("relight", src, "--light", lights, "--background", bg, "-o", out, "--float")
     assert result.returncode == 0 and "already written" not in result.stderr, result.stderr
     again = read_passes(out)
     assert np.allclose(again.diffuse[inside, 0], np.clip(again.normals[inside, 0], 0, None), atol=1e-4)

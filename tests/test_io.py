@@ -9,6 +9,7 @@ import pytest
 from relit.colour import Image
 from relit.errors import RelitError
 from relit.io import (
+    PRECISIONS,
     Sequence,
     atomic_path,
     describe,
@@ -35,7 +36,7 @@ def _stack(h=6, w=5, seed=0):
 def test_exr_layers_round_trip_bit_exact(tmp_path):
     stack = _stack()
     path = tmp_path / "passes.exr"
-    write_passes(path, stack)
+    write_passes(path, stack, "float")
     back = read_passes(path)
     for name, arr in stack.items():
         assert np.array_equal(getattr(back, name), arr), name
@@ -45,7 +46,7 @@ def test_exr_layers_round_trip_bit_exact(tmp_path):
 
 def test_exr_channel_names_follow_the_pass_table(tmp_path):
     path = tmp_path / "passes.exr"
-    write_passes(path, _stack(), half=True, compression="piz")
+    write_passes(path, _stack(), "half", compression="piz")
     spec = oiio.ImageInput.open(str(path)).spec()
     names = set(spec.channelnames)
     assert {"A", "normals.X", "normals.Y", "normals.Z", "depth.Z", "albedo.R", "albedo.G", "albedo.B",
@@ -64,7 +65,7 @@ def test_exr_channel_names_follow_the_pass_table(tmp_path):
     assert {"R", "G", "B", "A"} <= set(only.channelnames)
     pixels = oiio.ImageBuf(str(passes_only)).get_pixels(oiio.FLOAT)
     np.testing.assert_allclose(pixels[..., [only.channelnames.index(c) for c in "RGB"]], stack.albedo * stack.alpha,
-                               atol=1e-6)
+                               atol=1e-3)  # half floats
     assert spec.getattribute("compression") == "piz"
     assert spec.channelnames[spec.alpha_channel] == "A"
 
@@ -73,7 +74,7 @@ def test_sequence_of_three_frames_with_hashes_and_printf(tmp_path):
     for pattern in ("shot.####.exr", "shot.%04d.exr"):
         seq = Sequence(tmp_path / pattern, "1001-1003")
         for frame, path in seq:
-            write_passes(path, _stack(seed=frame))
+            write_passes(path, _stack(seed=frame), "float")
         found = Sequence(tmp_path / pattern)  # no range: found on disk
         assert found.frames == [1001, 1002, 1003]
         for frame, path in found:
@@ -271,3 +272,26 @@ def test_importing_relit_leaves_the_umask_alone(tmp_path):
             "import relit.io, relit.cli\nprint(calls)")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0 and result.stdout.strip() == "[]", result.stdout + result.stderr
+
+
+def test_colour_passes_are_half_floats_and_data_passes_full_floats_by_default(tmp_path):
+    """As compositing tools write colour: a relit 1080p frame in full float was 163 MB. Data passes keep full
+    floats (normals and depth lose precision in half); --half and --float write every channel one way."""
+    stack = _stack()
+    sizes = {}
+    for precision in PRECISIONS:
+        path = tmp_path / f"{precision}.exr"
+        write_passes(path, stack, precision)
+        spec = oiio.ImageInput.open(str(path)).spec()
+        formats = dict(zip(spec.channelnames, [str(f) for f in spec.channelformats] or
+                           [str(spec.format)] * spec.nchannels))
+        sizes[precision] = formats
+        back = read_passes(path)
+        assert np.allclose(back.normals, stack.normals, atol=1e-3)
+    mixed = sizes["mixed"]
+    assert {mixed[c] for c in ("R", "G", "B", "albedo.R", "diffuse.B", "relit.G")} == {"half"}
+    assert {mixed[c] for c in ("A", "normals.X", "normals.Z", "depth.Z")} == {"float"}
+    assert set(sizes["half"].values()) == {"half"} and set(sizes["float"].values()) == {"float"}
+    assert np.array_equal(read_passes(tmp_path / "mixed.exr").normals, stack.normals)  # exact
+    with pytest.raises(RelitError, match="unknown precision 'double'"):
+        write_passes(tmp_path / "x.exr", stack, "double")

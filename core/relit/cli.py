@@ -128,7 +128,7 @@ def _relight(args: argparse.Namespace) -> None:
         result = relight(stack, lighting, shadows=ShadowSettings(enabled=not args.no_shadows),
                          background=bg, config=cfg, occlusion=OcclusionSettings(apply=args.occlusion),
                          shading=shading)
-        write_passes(out, result, half=args.half)
+        write_passes(out, result, args.precision)
 
     _each_frame(inputs, args.output, args.overwrite, "relight", work)
 
@@ -176,7 +176,7 @@ def _passes(args: argparse.Namespace) -> None:
         stack.metadata.update(Camera(args.hfov).to_metadata())
         if not args.priors:
             stack = stack.replace(**dict.fromkeys(PRIOR_PASSES))
-        write_passes(out, stack, half=args.half)
+        write_passes(out, stack, args.precision)
 
     _each_frame(inputs, args.output, args.overwrite, "passes", work)
 
@@ -329,6 +329,14 @@ def _run_options(r: argparse.ArgumentParser, data: str, out: str) -> None:
     r.set_defaults(func=_train)
 
 
+def _precision_options(s: argparse.ArgumentParser) -> None:
+    group = s.add_mutually_exclusive_group()
+    group.add_argument("--half", dest="precision", action="store_const", const="half", default="mixed",
+                       help="every channel as a half float (default: colour passes half, data passes float)")
+    group.add_argument("--float", dest="precision", action="store_const", const="float",
+                       help="every channel as a full float")
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="relit", description="Portrait relighting passes for compositors.")
     p.add_argument("--version", action="version", version=f"relit {__version__}")
@@ -368,7 +376,7 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--shading", action="store_true",
                    help="refine the engine's light with the shading network (Total Relighting's last stage)")
     s.add_argument("--shading-model", help="shading ONNX model (implies --shading; default: the shipped one)")
-    s.add_argument("--half", action="store_true", help="half-float EXR")
+    _precision_options(s)
     s.add_argument("--overwrite", action="store_true",
                    help="sequences: redo frames whose output exists (default: skip them; a still is always written)")
     s.set_defaults(func=_relight)
@@ -392,7 +400,7 @@ def parser() -> argparse.ArgumentParser:
                    help="also write the prior passes: face_normals, face_depth, face (mesh coverage), person")
     s.add_argument("--no-priors", action="store_true",
                    help="the network alone, not corrected by the real-trained face and person priors")
-    s.add_argument("--half", action="store_true", help="half-float EXR")
+    _precision_options(s)
     s.add_argument("--overwrite", action="store_true",
                    help="sequences: redo frames whose output exists (default: skip them; a still is always written)")
     s.set_defaults(func=_passes)

@@ -253,29 +253,42 @@ def _exr_compression(compression: str, path: Path) -> str:
     return compression
 
 
-def write_passes(path: str | os.PathLike[str], stack: PassStack, half: bool = False, compression: str = "zip") -> None:
+PRECISIONS = ("mixed", "half", "float")
+
+
+def write_passes(path: str | os.PathLike[str], stack: PassStack, precision: str = "mixed",
+                 compression: str = "zip") -> None:
     """Multi-layer EXR: ``albedo.R/G/B``, ``normals.X/Y/Z``, ``depth.Z``, alpha in ``A``, and an RGBA that
     any viewer or compositor reads as OpenEXR defines it: R/G/B the relit person (else the albedo)
-    premultiplied by A. The passes' layers are straight (not premultiplied)."""
+    premultiplied by A. The passes' layers are straight (not premultiplied). ``precision`` "mixed" writes
+    the colour passes (and R/G/B) as half floats, as compositing tools write colour, and the data passes
+    (alpha, normals, depth, ...) as full floats; "half" and "float" write every channel so."""
     path = Path(path)
     if path.suffix.lower() != ".exr":
         raise RelitError("pass stacks are written as multi-layer OpenEXR; expected a .exr path", path)
+    if precision not in PRECISIONS:
+        raise RelitError(f"unknown precision {precision!r}; expected one of {', '.join(PRECISIONS)}", path)
     names: list[str] = []
     planes: list[np.ndarray] = []
+    colour: list[bool] = []
     beauty = stack.relit if stack.relit is not None else stack.albedo
     if beauty is not None:
         names += ["R", "G", "B"]
         planes.append(beauty * (stack.alpha if stack.alpha is not None else np.float32(1)))
+        colour += [True] * 3
     for spec in PASSES:
         arr = getattr(stack, spec.name)
         if arr is not None:
             names += list(spec.exr_channels)
             planes.append(arr)
+            colour += [spec.colour] * spec.channels
     if not planes:
         raise RelitError("the pass stack is empty; nothing to write", path)
     h, w = stack.shape
-    header = _metadata_spec(w, h, names, "half" if half else "float",
+    header = _metadata_spec(w, h, names, "half" if precision == "half" else "float",
                             {**stack.metadata, "colourspace": stack.colourspace})
+    if precision == "mixed":
+        header.channelformats = tuple(oiio.TypeDesc("half" if c else "float") for c in colour)
     header.attribute("oiio:ColorSpace", stack.colourspace)
     header.attribute("compression", _exr_compression(compression, path))
     _write(path, np.concatenate(planes, axis=2), header)

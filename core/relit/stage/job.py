@@ -85,7 +85,7 @@ def _render_one(task: tuple) -> tuple[int, str, float]:
     for path, stack in zip(paths, stacks):
         stack.metadata.update(index=str(index), split="validation" if validation else "train", attempt=str(attempt))
         path.parent.mkdir(exist_ok=True)
-        write_passes(path, stack, half=True)
+        write_passes(path, stack, "half")
     return index, "rendered", time.perf_counter() - start
 
 
