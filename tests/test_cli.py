@@ -8,6 +8,7 @@ import OpenImageIO as oiio
 import pytest
 
 from relit.io import read_image, read_passes, write_passes
+from relit.passes import PassStack
 from tests.conftest import sphere_stack
 
 
@@ -109,10 +110,23 @@ def test_envmap_from_a_background(tmp_path):
       "small.exr"], "small.exr: background is 4x4 but the passes are 16x16"),
     (["convert", "p.exr", "nodir/out.exr"], "folder nodir does not exist"),
     (["convert", "p.exr", "out.exr", "--to", "nope"], "unknown colourspace 'nope'"),
+    (["passes", "folder", "-o", "x.exr"], "folder: is a folder; expected an image file (or a #### pattern"),
+    (["relight", "p.exr", "-o", "x.exr", "--hdri", "folder"], "folder: is a folder; expected a lat-long HDR"),
+    (["relight", "bare.exr", "-o", "x.exr", "--light", '{"type": "point", "position": [0, 0, 1]}'],
+     "bare.exr: missing pass(es) normals; present: alpha"),
+    (["relight", "p.exr", "-o", "x.exr", "--light", '{"type": "directional", "direction": [0, 0, 1], "color": 1}'],
+     "a directional light: unknown field 'color' (did you mean 'colour'?)"),
+    (["relight", "p.exr", "-o", "x.exr"], "no lighting: give an environment (--hdri ENV.exr) and/or lights"),
+    (["info", "cut.exr"], "cut.exr: unreadable or corrupt image (Some scanline chunks were missing"),
 ])
 def test_errors_are_one_line_with_the_file(tmp_path, args, message):
     from relit.colour import Image
     from relit.io import write_image
+    (tmp_path / "folder").mkdir()
+    write_passes(tmp_path / "bare.exr", PassStack(alpha=np.ones((4, 4, 1), np.float32)))
+    write_image(tmp_path / "whole.exr", Image(np.random.default_rng(0).random((64, 64, 3)), "ACEScg"))
+    data = (tmp_path / "whole.exr").read_bytes()
+    (tmp_path / "cut.exr").write_bytes(data[:len(data) // 2])  # a copy interrupted half way: its header is whole
     write_passes(tmp_path / "p.exr", sphere_stack(16).replace(relit=np.zeros((16, 16, 3), np.float32)))
     write_image(tmp_path / "square.exr", Image(np.ones((8, 8, 3)), "ACEScg"))
     write_image(tmp_path / "small.exr", Image(np.ones((4, 4, 3)), "ACEScg"))

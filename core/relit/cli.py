@@ -110,6 +110,7 @@ def _relight(args: argparse.Namespace) -> None:
 
     def work(frame: int | None, path: Path, out: Path) -> None:
         stack = read_passes(path)
+        stack.require("normals", source=path)
         bg = None
         if backgrounds is not None:
             bg_path = backgrounds.path(frame if backgrounds.is_sequence else None)

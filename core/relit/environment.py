@@ -44,6 +44,8 @@ def light_maps(env: Environment, config: ocio.Config | None = None) -> LightMaps
     """Prefiltered maps of the file at the environment's rotation (exposure and tint apply at look-up),
     cached per file and rotation, so a sequence prefilters once."""
     path = Path(env.path)
+    if path.is_dir():
+        raise RelitError("is a folder; expected a lat-long HDR environment file (.exr, .hdr)", path)
     if not path.is_file():
         raise RelitError("no such environment file", path)
     return _maps(str(path.resolve()), path.stat().st_mtime, env.colourspace, env.rotation, resolve_config(config))

@@ -40,6 +40,8 @@ _PRIMARIES_TOLERANCE = 0.025
 
 
 def _check_extension(path: Path, allowed: set[str], verb: str) -> None:
+    if path.is_dir():
+        raise RelitError("is a folder; expected an image file (or a #### pattern for a sequence)", path)
     if path.suffix.lower() not in allowed:
         raise RelitError(f"cannot {verb} {path.suffix or 'files without an extension'!s}; "
                          f"expected one of {', '.join(sorted(allowed))}", path)
@@ -65,16 +67,21 @@ def _infer_colourspace(path: Path, spec: oiio.ImageSpec, config: ocio.Config) ->
     return srgb_space(config)
 
 
+def _first_line(error: str) -> str:
+    """OIIO's error text is one line per report; the first says what is wrong."""
+    return (error.strip().splitlines() or [""])[0]
+
+
 @contextmanager
 def _input(path: Path) -> Iterator[oiio.ImageInput]:
     """An open OIIO input, with the one-line errors for a missing, directory or unreadable file."""
     if not path.exists():
         raise RelitError("no such file", path)
     if path.is_dir():
-        raise RelitError("is a directory, expected an image file", path)
+        raise RelitError("is a folder; expected an image file (or a #### pattern for a sequence)", path)
     inp = oiio.ImageInput.open(str(path))
     if inp is None:
-        raise RelitError(f"unreadable or corrupt image ({oiio.geterror().strip() or 'unknown format'})", path)
+        raise RelitError(f"unreadable or corrupt image ({_first_line(oiio.geterror()) or 'unknown format'})", path)
     try:
         yield inp
     finally:
@@ -87,7 +94,7 @@ def _open(path: Path) -> tuple[oiio.ImageSpec, np.ndarray]:
         spec = inp.spec()
         pixels = inp.read_image(0, 0, 0, spec.nchannels, oiio.FLOAT)
         if pixels is None:
-            raise RelitError(f"unreadable or corrupt image ({inp.geterror().strip()})", path)
+            raise RelitError(f"unreadable or corrupt image ({_first_line(inp.geterror())})", path)
     pixels = np.asarray(pixels, dtype=np.float32).reshape(spec.height, spec.width, spec.nchannels)
     return spec, pixels
 
@@ -329,7 +336,7 @@ def describe(path: str | os.PathLike[str]) -> dict[str, object]:
     """What ``relit info`` prints: size, channels grouped into layers, colourspace, relit metadata."""
     path = Path(path)
     _check_extension(path, READ_FORMATS, "read")
-    spec = _read_spec(path)
+    spec, _ = _open(path)  # the pixels too: a truncated file has a whole header
     layers: dict[str, list[str]] = {}
     for name in spec.channelnames:
         layer, _, chan = name.rpartition(".")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import math
 import os
-from dataclasses import asdict, dataclass, field
+from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Union
 
@@ -175,6 +175,10 @@ class Lighting:
         return json.dumps(self.to_dict(), indent=2)
 
 
+SYNONYMS = {"color": "colour", "intensity": "irradiance", "irradiance": "intensity", "dir": "direction",
+            "pos": "position"}  # what a field is often called elsewhere
+
+
 def light_from_dict(data: object, source: str = "light") -> Light:
     if not isinstance(data, dict) or "type" not in data:
         raise RelitError(f"{source}: a light is a JSON object with a \"type\" of {', '.join(LIGHT_TYPES)}")
@@ -183,6 +187,14 @@ def light_from_dict(data: object, source: str = "light") -> Light:
     cls = LIGHT_TYPES.get(kind)
     if cls is None:
         raise RelitError(f"{source}: unknown light type {kind!r}; expected one of {', '.join(LIGHT_TYPES)}")
+    known = [f.name for f in fields(cls)]
+    unknown = [k for k in data if k not in known]
+    missing = [f.name for f in fields(cls) if f.default is MISSING and f.name not in data]
+    if unknown or missing:
+        what = [f"unknown field {k!r}" + (f" (did you mean {SYNONYMS[k]!r}?)" if SYNONYMS.get(k) in known else "")
+                for k in unknown]
+        what += [f"missing field {k!r}" for k in missing]
+        raise RelitError(f"{source}: a {kind} light: {'; '.join(what)}; its fields are {', '.join(known)}")
     try:
         return cls(**data)
     except TypeError as exc:

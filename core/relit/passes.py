@@ -6,6 +6,7 @@ nothing else spells them.
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass, field, fields
 from typing import Iterator
 
@@ -130,10 +131,12 @@ class PassStack:
             return arr.shape[0], arr.shape[1]
         raise RelitError("the pass stack is empty")
 
-    def require(self, *names: str) -> None:
+    def require(self, *names: str, source: str | os.PathLike[str] | None = None) -> None:
+        """A clear error naming ``source`` (the stack's file) when a pass is missing."""
         missing = [n for n in names if getattr(self, n) is None]
         if missing:
-            raise RelitError(f"missing pass(es) {', '.join(missing)}; present: {', '.join(self.names()) or 'none'}")
+            raise RelitError(f"missing pass(es) {', '.join(missing)}; present: {', '.join(self.names()) or 'none'}",
+                             source)
 
     def check_normals(self) -> None:
         """Normals must be unit length wherever the subject is (alpha > 0)."""

@@ -408,7 +408,7 @@ def relight(stack: PassStack, lighting: Lighting, camera: Camera | None = None,
     """
     stack.require("normals")
     if lighting.environment is None and not lighting.lights:
-        raise RelitError("no lighting: give an environment and/or lights")
+        raise RelitError("no lighting: give an environment (--hdri ENV.exr) and/or lights (--light JSON)")
     for needed, what in ((background, "a composite"), (shading, "the shading network")):
         if needed is not None and stack.albedo is None:
             raise RelitError(f"{what} needs the albedo pass")
