@@ -147,3 +147,22 @@ def test_irradiance_of_a_uniform_environment_is_its_radiance(tmp_path):
     assert result.returncode == 0, result.stderr
     irr = read_image(tmp_path / "irr.exr").pixels
     assert irr.shape == (16, 32, 3) and np.allclose(irr, 0.5, rtol=0.01)
+
+
+def test_an_unexpected_error_fails_its_frame_not_the_sequence(tmp_path):
+    """Out of memory on one frame of a long sequence (or any error that is not relit's own): the other frames
+    are written and the failure is summarised, instead of the whole run aborting."""
+    from relit.cli import _each_frame
+    from relit.errors import RelitError
+    from relit.io import Sequence
+    for frame in (1, 2, 3):
+        (tmp_path / f"in.{frame:04d}.txt").write_text("x")
+
+    def work(frame, path, out):
+        if frame == 2:
+            raise MemoryError("cannot allocate 12.8 GB")
+        out.write_text("done")
+
+    with pytest.raises(RelitError, match=r"1 of 3 frame\(s\) failed:\n  frame 2: MemoryError: cannot allocate"):
+        _each_frame(Sequence(tmp_path / "in.####.txt"), str(tmp_path / "out.####.txt"), False, "test", work)
+    assert sorted(p.name for p in tmp_path.glob("out.*")) == ["out.0001.txt", "out.0003.txt"]

@@ -71,7 +71,8 @@ def _each_frame(inputs: Sequence, output: str, overwrite: bool, desc: str,
     """Run ``work(frame, input, output)`` over a still or a sequence. A still is always written (the user
     asked for it, perhaps with new settings); a sequence's frames already written are skipped unless
     ``overwrite`` (a killed or chunked run resumes). A killed run's temp files are cleared, a progress bar
-    with ETA runs, and a failed frame does not stop the others (they are summarised at the end)."""
+    with ETA runs, and a failed frame does not stop the others, whatever failed (they are summarised at
+    the end)."""
     if inputs.is_sequence and not has_frame_token(output):
         raise RelitError("a sequence needs an output pattern with a frame token (####)", output)
     if not inputs.is_sequence and Path(output).is_dir():
@@ -95,6 +96,11 @@ def _each_frame(inputs: Sequence, output: str, overwrite: bool, desc: str,
             if len(inputs) == 1:
                 raise
             failed.append(f"frame {frame}: {exc}")
+        except Exception as exc:  # noqa: BLE001 (out of memory, a library's own error): that frame fails, not the run
+            if len(inputs) == 1:
+                raise
+            log.debug("frame %s failed", frame, exc_info=True)  # the traceback, for a bug report
+            failed.append(f"frame {frame}: {type(exc).__name__}: {exc}")
     if failed:
         raise RelitError(f"{len(failed)} of {len(todo)} frame(s) failed:\n  " + "\n  ".join(failed))
 
