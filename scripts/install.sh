@@ -3,20 +3,27 @@
 # the test and reference-renderer extras (pytest, onnx, Mitsuba 3) and, where apt is usable, libLLVM 19
 # so Mitsuba runs its fast llvm_ad_rgb variant (relit finds libLLVM-19 itself, or honours
 # $DRJIT_LIBLLVM_PATH; without it Mitsuba falls back to scalar_rgb, slower but correct), and
-# `test` makes .mpvenv too (scripts/mediapipe_env.sh: MediaPipe 0.10.14, tflite-runtime; needs Python 3.11).
+# `test` makes .mpvenv too (scripts/mediapipe_env.sh: MediaPipe 0.10.14, tflite-runtime; needs Python 3.11) and
+# installs Debian's blender.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 extras=""
+# Debian packages the tests use where apt is usable: libLLVM 19 (Mitsuba's llvm_ad_rgb) and Blender (a real
+# compositing host that opens relit's EXRs, tests/test_blender.py); elsewhere those tests say why they skip.
+apt_install() {  # package, what it is for
+  if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null; then
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$1") >/dev/null \
+      || echo "install.sh: $1 not installed ($2)" >&2
+  else
+    echo "install.sh: for $2: sudo apt-get install $1" >&2
+  fi
+}
 if [ "${1:-}" = "test" ]; then
   extras="[train,test]"
   if ! ls /usr/lib/*/libLLVM-19.so* /usr/lib/llvm-19/lib/libLLVM.so* >/dev/null 2>&1; then
-    if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null; then
-      (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libllvm19) >/dev/null \
-        || echo "install.sh: libllvm19 not installed; Mitsuba will use scalar_rgb" >&2
-    else
-      echo "install.sh: to use Mitsuba's llvm_ad_rgb variant: sudo apt-get install libllvm19" >&2
-    fi
+    apt_install libllvm19 "Mitsuba's llvm_ad_rgb variant; without it Mitsuba uses scalar_rgb"
   fi
+  command -v blender >/dev/null || apt_install blender "the Blender compositor test"
 fi
 python3 -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip
