@@ -166,3 +166,18 @@ def test_an_unexpected_error_fails_its_frame_not_the_sequence(tmp_path):
     with pytest.raises(RelitError, match=r"1 of 3 frame\(s\) failed:\n  frame 2: MemoryError: cannot allocate"):
         _each_frame(Sequence(tmp_path / "in.####.txt"), str(tmp_path / "out.####.txt"), False, "test", work)
     assert sorted(p.name for p in tmp_path.glob("out.*")) == ["out.0001.txt", "out.0003.txt"]
+
+
+def test_a_renderers_stack_with_empty_edge_normals_relights_with_a_warning(tmp_path):
+    """Zero normals under alpha < 0.05 (a production AOV's edge) used to make relight refuse the frame."""
+    from tests.test_io import _aov, _raw
+    alpha, n, edge = _aov()
+    albedo = np.full(n.shape, 0.5, np.float32)
+    _raw(tmp_path / "aov.exr", np.concatenate([alpha[..., None], n, albedo], -1),
+         ("A", "normals.X", "normals.Y", "normals.Z", "albedo.R", "albedo.G", "albedo.B"))
+    result = relit("relight", tmp_path / "aov.exr", "-o", tmp_path / "lit.exr", "--light",
+                   '{"type": "directional", "direction": [0, 0, 1]}')
+    assert result.returncode == 0, result.stderr
+    assert f"{int(edge.sum())} edge pixel(s) under alpha < 0.05 had no normal" in result.stderr
+    lit = read_passes(tmp_path / "lit.exr")
+    assert np.isfinite(lit.relit).all() and (lit.relit[edge] > 0).all()

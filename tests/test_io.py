@@ -295,3 +295,47 @@ def test_colour_passes_are_half_floats_and_data_passes_full_floats_by_default(tm
     assert np.array_equal(read_passes(tmp_path / "mixed.exr").normals, stack.normals)  # exact
     with pytest.raises(RelitError, match="unknown precision 'double'"):
         write_passes(tmp_path / "x.exr", stack, "double")
+
+
+def _aov(size: int = 16):
+    """A renderer's AOVs of a disc: filtered edges (partial alpha, normals shortened by the filter) and, on
+    the outermost edge pixels, zero normals (rendered with fewer samples than the beauty)."""
+    y, x = (np.mgrid[0:size, 0:size] + 0.5) / size * 2 - 1
+    r = np.hypot(x, y)
+    alpha = np.select([r < 0.7, r < 0.85, r < 1.0], [1.0, 0.5, 0.02], 0.0).astype(np.float32)  # a soft edge
+    n = np.stack([x, -y, np.sqrt(np.clip(1 - r ** 2, 0, 1)) + 0.2], -1)
+    n = (n / np.linalg.norm(n, axis=-1, keepdims=True)).astype(np.float32)
+    n *= np.where(alpha < 1, 0.5 + 0.5 * alpha, 1)[..., None]  # filtered: shorter at the edge
+    edge = (alpha > 0) & (alpha < 0.05)
+    n[edge] = 0
+    return alpha, n, edge
+
+
+def test_renderer_normals_at_edges_are_conformed(tmp_path):
+    alpha, n, edge = _aov()
+    assert edge.any() and ((alpha > 0) & (alpha < 1) & ~edge).any()
+    path = tmp_path / "aov.exr"
+    _raw(path, np.concatenate([alpha[..., None], n], -1), ("A", "normals.X", "normals.Y", "normals.Z"))
+    stack = read_passes(path)
+    under = alpha > 0
+    np.testing.assert_allclose(np.linalg.norm(stack.normals[under], axis=-1), 1, atol=1e-5)
+    shortened = under & ~edge
+    np.testing.assert_allclose(stack.normals[shortened], n[shortened] / np.linalg.norm(n[shortened], axis=-1,
+                                                                                        keepdims=True), atol=1e-6)
+    assert (stack.normals[edge] @ np.float32([0, 0, 1]) > 0).all()  # filled from the disc, facing out of it
+
+
+def test_renderer_normals_that_are_garbage_are_refused(tmp_path):
+    alpha, n, _ = _aov()
+    solid_zero = n.copy()
+    solid_zero[8, 8] = 0  # in the middle of the disc
+    nan = n.copy()
+    nan[8, 8, 0] = np.nan
+    wrong_layer = n * 0.5  # shorter everywhere, whole pixels too: not normals
+    for pixels, message in ((solid_zero, r"1 zero normals where alpha >= 0.05"),
+                            (nan, r"1 NaN/Inf value\(s\) in the pixels"),
+                            (wrong_layer, "normals are not unit length")):
+        path = tmp_path / "bad.exr"
+        _raw(path, np.concatenate([alpha[..., None], pixels], -1), ("A", "normals.X", "normals.Y", "normals.Z"))
+        with pytest.raises(RelitError, match=rf"bad\.exr: {message}"):
+            read_passes(path)

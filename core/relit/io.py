@@ -1,6 +1,7 @@
 """Image, pass-stack and sequence I/O through OpenImageIO; every write is atomic (temp file + rename)."""
 from __future__ import annotations
 
+import logging
 import os
 import secrets
 from contextlib import contextmanager
@@ -14,7 +15,9 @@ import PyOpenColorIO as ocio
 
 from .colour import Image, canonical_colourspace, resolve_config, srgb_space, working_space
 from .errors import RelitError
-from .passes import PASSES, PassStack
+from .passes import EDGE_COVERAGE, PASSES, PassStack
+
+log = logging.getLogger("relit.io")
 
 READ_FORMATS = {".exr", ".dpx", ".tif", ".tiff", ".png", ".jpg", ".jpeg", ".hdr"}
 FLOAT_WRITE_FORMATS = {".exr", ".hdr"}
@@ -325,10 +328,12 @@ def read_passes(path: str | os.PathLike[str]) -> PassStack:
     metadata = _relit_metadata(spec)
     colourspace = metadata.pop("colourspace", None) or working_space(resolve_config())
     try:
-        stack = PassStack(**found, colourspace=colourspace, metadata=metadata)
-        stack.check_normals()
+        stack, filled = PassStack(**found, colourspace=colourspace, metadata=metadata).conform_normals()
     except RelitError as exc:
         raise RelitError(str(exc), path) from None
+    if filled:
+        log.warning("%s: %d edge pixel(s) under alpha < %g had no normal; they take their neighbours'", path, filled,
+                    EDGE_COVERAGE)
     return stack
 
 

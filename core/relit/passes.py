@@ -12,6 +12,7 @@ from typing import Iterator
 
 import numpy as np
 import PyOpenColorIO as ocio
+from scipy.ndimage import distance_transform_edt
 
 from .colour import Image, resolve_config, working_space
 from .errors import RelitError
@@ -63,6 +64,9 @@ PASSES: tuple[PassSpec, ...] = (
 PRIOR_PASSES = ("face_normals", "face_depth", "face", "person")
 PASS_BY_NAME: dict[str, PassSpec] = {p.name: p for p in PASSES}
 UNIT_TOLERANCE = 1e-2  # normals from half-float EXRs are unit length to ~1e-3; larger drift means bad data
+EDGE_COVERAGE = 0.05  # under this alpha an edge pixel's normal may be missing (zero): filled from its neighbours
+SOLID = 0.999  # where alpha reaches this the subject covers the pixel: its normal must be unit already
+ZERO_NORMAL = 1e-3  # shorter normals are missing ones
 
 
 def check_unit_normals(n: np.ndarray) -> None:
@@ -138,14 +142,37 @@ class PassStack:
             raise RelitError(f"missing pass(es) {', '.join(missing)}; present: {', '.join(self.names()) or 'none'}",
                              source)
 
-    def check_normals(self) -> None:
-        """Normals must be unit length wherever the subject is (alpha > 0)."""
+    def conform_normals(self) -> tuple["PassStack", int]:
+        """The normals as a renderer's AOV gives them, made usable, and how many were filled in.
+
+        Edge pixels are filtered: where the subject covers a pixel partly, its normal may be shorter than
+        unit (normalised here) or zero when it was rendered with fewer samples than the beauty (under
+        ``EDGE_COVERAGE``: undefined, it takes its nearest defined neighbour's). Refused: NaN or infinite
+        normals under the matte, zero normals where the subject is more than an edge, and non-unit normals
+        where it covers a pixel whole (a wrong layer, not filtering)."""
         if self.normals is None:
-            return
-        n = self.normals.reshape(-1, 3)
-        if self.alpha is not None:  # integer indices: several times faster than a boolean mask here
-            n = np.take(n, np.flatnonzero(self.alpha[:, :, 0] > 0), axis=0)
-        check_unit_normals(n)
+            return self, 0
+        n = self.normals
+        alpha = self.alpha[..., 0] if self.alpha is not None else np.ones(n.shape[:2], np.float32)
+        under = alpha > 0
+        if not np.isfinite(n[under]).all():
+            raise RelitError("normals are NaN or infinite under the matte; expected camera-space unit vectors "
+                             "in normals.X/Y/Z")
+        squared = dot(n, n)
+        zero = under & (squared < ZERO_NORMAL ** 2)
+        if (zero & (alpha >= EDGE_COVERAGE)).any():
+            raise RelitError(f"{int((zero & (alpha >= EDGE_COVERAGE)).sum())} zero normals where alpha >= "
+                             f"{EDGE_COVERAGE} (the subject, not its edge); expected camera-space unit vectors")
+        check_unit_normals(n[alpha >= SOLID])  # whole pixels: unit already, or the layer is not normals
+        short = under & ~zero & (np.abs(squared - 1) > 1e-6)  # unit normals pass through untouched
+        fixed = np.where(short[..., None], n / np.sqrt(np.maximum(squared, ZERO_NORMAL ** 2))[..., None], n)
+        fixed = np.where(zero[..., None], 0, fixed).astype(np.float32)
+        if zero.any() and (under & ~zero).any():
+            _, (rows, cols) = distance_transform_edt(zero | ~under, return_indices=True)
+            fixed[zero] = fixed[rows[zero], cols[zero]]
+        elif zero.any():  # nothing defined to take from: facing the camera
+            fixed[zero] = (0.0, 0.0, 1.0)
+        return self.replace(normals=fixed), int(zero.sum())
 
     def to_working(self, config: ocio.Config | None = None) -> "PassStack":
         """The stack with its colour passes converted (OCIO) to the config's working space."""

@@ -430,7 +430,7 @@ def relight(stack: PassStack, lighting: Lighting, camera: Camera | None = None,
     for key, name in (("rough", "roughness"), ("f0", "specular_strength")):
         if getattr(stack, name) is not None:
             px[key] = at(getattr(stack, name))[:, 0]
-    check_unit_normals(px["n"])  # where the matte is, as PassStack.check_normals
+    check_unit_normals(px["n"])  # where the matte is (a file's normals are conformed as it is read)
     metadata = dict(stack.metadata)
     passes: dict[str, np.ndarray] = {}
     env = lighting.environment
