@@ -1,11 +1,19 @@
 """Shared fixtures: real files in tmp dirs, the shipped OCIO config, small analytic pass stacks."""
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 
 from relit.colour import resolve_config
 from relit.passes import PassStack
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _light_cache(tmp_path_factory):
+    """The tests' light maps go to a folder of their own (the CLI's subprocesses inherit it), not the user's."""
+    os.environ["RELIT_CACHE"] = str(tmp_path_factory.mktemp("lightcache"))
 
 
 @pytest.fixture

@@ -77,6 +77,8 @@ def _each_frame(inputs: Sequence, output: str, overwrite: bool, desc: str,
         raise RelitError("a sequence needs an output pattern with a frame token (####)", output)
     if not inputs.is_sequence and Path(output).is_dir():
         raise RelitError("is a folder; expected the output file's path (e.g. out.exr)", output)
+    if not Path(output).parent.is_dir():  # before any computing (an HDRI's light maps take seconds)
+        raise RelitError(f"cannot write: folder {Path(output).parent} does not exist", output)
     outputs = Sequence(output, inputs.frame_range) if inputs.is_sequence else None
 
     def out_path(frame: int | None) -> Path:

@@ -7,8 +7,9 @@ from pathlib import Path
 import numpy as np
 import PyOpenColorIO as ocio
 
+from . import lightcache
 from .camera import Camera
-from .colour import Image, resolve_config, working_space
+from .colour import Image, config_name, resolve_config, working_space
 from .errors import RelitError
 from .io import read_image
 from .lighting import Environment
@@ -37,7 +38,13 @@ def load_latlong(env: Environment, config: ocio.Config | None = None) -> np.ndar
 
 @lru_cache(maxsize=8)
 def _maps(path: str, mtime: float, colourspace: str | None, rotation: float, config: ocio.Config) -> LightMaps:
-    return LightMaps.from_latlong(_read_latlong(path, colourspace, config), rotation)
+    """Kept in this process, and on disk for the next (``relit.lightcache``)."""
+    name = lightcache.key(path, colourspace, rotation, config_name(config))
+    maps = lightcache.load(name)
+    if maps is None:
+        maps = LightMaps.from_latlong(_read_latlong(path, colourspace, config), rotation)
+        lightcache.store(name, maps)
+    return maps
 
 
 def light_maps(env: Environment, config: ocio.Config | None = None) -> LightMaps:

@@ -72,8 +72,12 @@ ZERO_NORMAL = 1e-3  # shorter normals are missing ones
 def check_unit_normals(n: np.ndarray) -> None:
     """(M, 3) normals must be unit length: a clear error for anything else (a wrong layer, bad data,
     NaNs). Squared lengths bound the error: no square roots per pixel."""
-    if n.size:
-        squared = dot(n, n)
+    check_unit_lengths(dot(n, n))
+
+
+def check_unit_lengths(squared: np.ndarray) -> None:
+    """``check_unit_normals`` on the normals' squared lengths."""
+    if squared.size:
         lo, hi = float(squared.min()), float(squared.max())  # NaN if any normal is
         if not ((1 - UNIT_TOLERANCE) ** 2 <= lo and hi <= (1 + UNIT_TOLERANCE) ** 2):
             err = math.nan if math.isnan(lo) or math.isnan(hi) else max(1 - math.sqrt(max(lo, 0.0)), math.sqrt(hi) - 1)
@@ -155,16 +159,18 @@ class PassStack:
         n = self.normals
         alpha = self.alpha[..., 0] if self.alpha is not None else np.ones(n.shape[:2], np.float32)
         under = alpha > 0
-        if not np.isfinite(n[under]).all():
+        squared = dot(n, n)
+        if not np.isfinite(squared[under]).all():
             raise RelitError("normals are NaN or infinite under the matte; expected camera-space unit vectors "
                              "in normals.X/Y/Z")
-        squared = dot(n, n)
         zero = under & (squared < ZERO_NORMAL ** 2)
         if (zero & (alpha >= EDGE_COVERAGE)).any():
             raise RelitError(f"{int((zero & (alpha >= EDGE_COVERAGE)).sum())} zero normals where alpha >= "
                              f"{EDGE_COVERAGE} (the subject, not its edge); expected camera-space unit vectors")
-        check_unit_normals(n[alpha >= SOLID])  # whole pixels: unit already, or the layer is not normals
+        check_unit_lengths(squared[alpha >= SOLID])  # whole pixels: unit already, or the layer is not normals
         short = under & ~zero & (np.abs(squared - 1) > 1e-6)  # unit normals pass through untouched
+        if not (short.any() or zero.any()):
+            return self, 0
         fixed = np.where(short[..., None], n / np.sqrt(np.maximum(squared, ZERO_NORMAL ** 2))[..., None], n)
         fixed = np.where(zero[..., None], 0, fixed).astype(np.float32)
         if zero.any() and (under & ~zero).any():
