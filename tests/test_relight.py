@@ -1,5 +1,6 @@
 """The engine against Mitsuba (exact passes in, path-traced image as the reference) and closed forms."""
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -234,3 +235,34 @@ def test_area_light_highlight_is_sampled_for_its_lobe():
         got = _light(light, p, n, v, np.float32(alpha), np.float32(0.04), grids[alpha])[1]
         assert np.sqrt(np.mean((got - exact) ** 2)) < 0.01 * exact.max(), alpha
     assert grids[0.1] > grids[0.45] >= 2
+
+
+HDRIS = Path(__file__).resolve().parents[2] / "shared" / "assets" / "hdri"
+
+
+@pytest.mark.parametrize("name", ["city", "courtyard", "forest", "interior", "night", "studio", "sunrise", "sunset"])
+def test_the_defaults_are_exact_where_nothing_occludes(name):
+    """The key lights split off an HDRI to cast shadows are shaded from their own exact light maps, so on a
+    convex sphere (nothing occludes) the defaults give the unshadowed convolution. Diffuse light, measured
+    42.8 dB (sunset) to 148 dB; when each key was a point of light: 28.8 dB under sunset, 40.9 to 62.6 dB under
+    the others but sunrise. What is left is screen-space shadow rays grazing the silhouette."""
+    stack = sphere_stack(96)
+    lighting = Lighting(Environment(str(HDRIS / f"{name}.exr"), colourspace="lin_rec709_srgb"))
+    camera = Camera(0.0, 2.0)
+    shadowed = relight(stack, lighting, camera).diffuse
+    plain = relight(stack, lighting, camera, shadows=ShadowSettings(enabled=False)).diffuse
+    assert psnr(shadowed, plain, stack.alpha[..., 0] > 0.5) >= 40.0
+
+
+@pytest.mark.parametrize("hdri", ["sunset", "forest", "night"])
+def test_spheres_under_outdoor_hdris_match_mitsuba_with_and_without_shadows(hdri):
+    """Diffuse and glossy spheres, exact passes, against Mitsuba: the defaults within 0.3 dB of the unshadowed
+    engine (measured 0.00-0.06 dB) and both near Mitsuba's noise at 48 px (measured 36.8-39.6 dB). Under the
+    shared city.exr both read 22.4 dB: the engine and Mitsuba disagree there with or without shadows (a colour
+    shift with its very bright sun, not understood yet; docs/engine.md)."""
+    from relit import reference
+    for scene, bound in (("sphere_env_diffuse", 36.0), ("sphere_env_glossy", 38.0)):
+        ref = reference.render(scene, HDRIS / f"{hdri}.exr", resolution=48, spp=1024)
+        shadowed, plain = psnr(_predict(ref), ref.render, ref.unshadowed), psnr(_predict(ref, False), ref.render,
+                                                                                 ref.unshadowed)
+        assert shadowed >= plain - 0.3 and plain >= bound, (scene, shadowed, plain)

@@ -29,7 +29,7 @@ from .lightmaps import (
 )
 
 # what the maps depend on besides their inputs: a change of these (or of this version) is another entry
-FORMAT = repr((2, DIFFUSE_OCT, SPECULAR_OCT, SPECULAR_ROUGHNESS, KEY_SHARE, KEY_MAX, KEY_SOURCE_SIZE))
+FORMAT = repr((3, DIFFUSE_OCT, SPECULAR_OCT, SPECULAR_ROUGHNESS, KEY_SHARE, KEY_MAX, KEY_SOURCE_SIZE))
 DEFAULT_MB = 1024
 
 
@@ -59,8 +59,8 @@ def load(name: str) -> LightMaps | None:
         return None
     try:
         with np.load(path, allow_pickle=False) as data:
-            keys = [KeyLight(d, i, float(s)) for d, i, s in zip(data["key_direction"], data["key_irradiance"],
-                                                                 data["key_solid_angle"])]
+            keys = [KeyLight(d, i, float(s), t) for d, i, s, t in zip(data["key_direction"], data["key_irradiance"],
+                                                                       data["key_solid_angle"], data["key_diffuse"])]
             maps = LightMaps(data["diffuse"], data["specular"], float(data["rotation"]), data["residual_diffuse"],
                              keys)
     except (OSError, ValueError, KeyError):
@@ -82,7 +82,8 @@ def store(name: str, maps: LightMaps) -> None:
                      residual_diffuse=maps.residual_diffuse,
                      key_direction=np.array([k.direction for k in maps.keys], np.float32).reshape(-1, 3),
                      key_irradiance=np.array([k.irradiance for k in maps.keys], np.float32).reshape(-1, 3),
-                     key_solid_angle=np.array([k.solid_angle for k in maps.keys], np.float32))
+                     key_solid_angle=np.array([k.solid_angle for k in maps.keys], np.float32),
+                     key_diffuse=np.array([k.diffuse for k in maps.keys], np.float32).reshape(-1, *maps.diffuse.shape))
     except (OSError, RelitError):
         return
     prune(where, int(float(os.environ.get("RELIT_CACHE_MB") or DEFAULT_MB) * 2 ** 20))

@@ -13,7 +13,7 @@ Specular: exact GGX reflection for a view along +Z at several roughnesses, index
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 
 import numpy as np
@@ -176,7 +176,7 @@ def _irradiance(latlong: np.ndarray, rotation: float) -> np.ndarray:
     """Irradiance / pi for every octahedral normal direction: exact integration over the source texels."""
     src, dirs, omega = _source(latlong, DIFFUSE_SOURCE_SIZE, rotation)
     normals = oct_directions(DIFFUSE_OCT).reshape(-1, 3)
-    out = np.empty((normals.shape[0], 3), np.float32)
+    out = np.empty((normals.shape[0], src.shape[1]), np.float32)  # several maps at once: their channels side by side
     for start in range(0, normals.shape[0], 1024):  # bounded memory: 1024 x texels at a time
         out[start:start + 1024] = (np.maximum(normals[start:start + 1024] @ dirs.T, 0) * omega) @ src
     return out / np.float32(math.pi)
@@ -241,19 +241,24 @@ def resample_oct(table: np.ndarray, size: int, new_size: int) -> np.ndarray:
 
 @dataclass
 class KeyLight:
-    """A bright region of the environment treated as a distant light so it can cast shadows."""
+    """A bright region of the environment split off so it can cast shadows: shaded from its own exact
+    irradiance table (``diffuse``), only its visibility taken along ``direction``, so that where nothing
+    occludes it the residual and the keys sum to the whole environment's light."""
 
-    direction: np.ndarray  # (3,) unit, camera frame, toward the light
+    direction: np.ndarray  # (3,) unit, camera frame, toward the light: where shadow rays go
     irradiance: np.ndarray  # (3,) on a surface facing it
     solid_angle: float
+    diffuse: np.ndarray  # (texels, 3) irradiance / pi of this region alone, SPECULAR_OCT octahedral
 
 
-def key_lights(latlong: np.ndarray, rotation: float) -> tuple[np.ndarray, list[KeyLight]]:
-    """Split an environment into a residual map and up to KEY_MAX key lights.
+def key_lights(latlong: np.ndarray, rotation: float) -> tuple[np.ndarray, list[tuple[KeyLight, np.ndarray]]]:
+    """Split an environment into a residual map and up to KEY_MAX key lights, each with its own map.
 
     The texels holding KEY_SHARE of the power are grouped into connected regions; each region keeps
-    the threshold radiance in the residual (same chroma) and the excess becomes its light, so the
-    two together hold exactly the environment's energy.
+    the threshold radiance in the residual (same chroma) and the excess becomes its light. The split is
+    made at full resolution, the residual being what the keys leave, so the residual's and the keys' maps
+    sum exactly to the environment. Returns the residual and (light, its map) pairs; the lights' diffuse
+    tables are filled in by the caller, which convolves every map at once.
     """
     from scipy.ndimage import label
 
@@ -270,24 +275,27 @@ def key_lights(latlong: np.ndarray, rotation: float) -> tuple[np.ndarray, list[K
     totals = np.bincount(regions.ravel(), weights=power.ravel(), minlength=count + 1)[1:]
     keep = np.argsort(totals)[::-1][:KEY_MAX] + 1
     threshold = cut / omega[:, None]  # radiance (luminance) at the cut, per row
-    scale = np.where(np.isin(regions, keep), np.minimum(1.0, threshold / np.maximum(lum, 1e-12)), 1.0)
-    residual_small = small * scale[..., None]
-    excess = (small - residual_small) * omega[:, None, None]
+    removed = 1.0 - np.minimum(1.0, threshold / np.maximum(lum, 1e-12))  # the share of a texel a key takes
+    h, w = latlong.shape[:2]
+    rows = np.arange(h) * KEY_SOURCE_SIZE[1] // h  # each full-resolution texel's texel of the small map
+    cols = np.arange(w) * KEY_SOURCE_SIZE[0] // w
+    residual = latlong.astype(np.float32).copy()
     lights = []
     for r in keep:
         sel = regions == r
+        share = np.where(sel, removed, 0.0).astype(np.float32)
+        excess = small * share[..., None] * omega[:, None, None]
         weight = excess[sel].mean(axis=1)
         if weight.sum() <= 0:  # a region exactly at the threshold has nothing to give
             continue
+        key_map = latlong * share[rows][:, cols][..., None]
+        residual -= key_map
         direction = rotate_y((dirs[sel] * weight[:, None]).sum(axis=0)[None], rotation)[0]
-        lights.append(KeyLight((direction / np.linalg.norm(direction)).astype(np.float32),
-                               excess[sel].sum(axis=0).astype(np.float32), float(omega[np.nonzero(sel)[0]].sum())))
-    # Carry the removed energy out of the full-resolution map too: scale its texels by the same ratio.
-    h, w = latlong.shape[:2]
-    ratio = np.repeat(np.repeat(scale, h // KEY_SOURCE_SIZE[1], 0), w // KEY_SOURCE_SIZE[0], 1) \
-        if h % KEY_SOURCE_SIZE[1] == 0 and w % KEY_SOURCE_SIZE[0] == 0 else None
-    residual = latlong * ratio[..., None] if ratio is not None else resize_latlong(residual_small, w, h)
-    return residual.astype(np.float32), lights
+        light = KeyLight((direction / np.linalg.norm(direction)).astype(np.float32),
+                         excess[sel].sum(axis=0).astype(np.float32), float(omega[np.nonzero(sel)[0]].sum()),
+                         np.zeros((0, 3), np.float32))
+        lights.append((light, key_map.astype(np.float32)))
+    return residual, lights
 
 
 def _bracket(roughness: np.ndarray | float) -> tuple[np.ndarray, np.ndarray]:
@@ -315,10 +323,13 @@ class LightMaps:
         if w != 2 * h or c != 3:
             raise RelitError(f"a lat-long environment must be RGB and twice as wide as tall, got {w}x{h}x{c}")
         levels = [_specular_level(latlong, a, rotation) for a in SPECULAR_ROUGHNESS]
-        diffuse = resample_oct(_irradiance(latlong, rotation), DIFFUSE_OCT, SPECULAR_OCT)
-        residual, keys = key_lights(latlong, rotation)
-        residual_diffuse = resample_oct(_irradiance(residual, rotation), DIFFUSE_OCT, SPECULAR_OCT)
-        return cls(diffuse, np.concatenate(levels), rotation, residual_diffuse, keys)
+        residual, split = key_lights(latlong, rotation)
+        maps = [latlong, residual, *(key_map for _, key_map in split)]  # convolved together: one pass
+        tables = resample_oct(_irradiance(np.concatenate(maps, axis=2), rotation), DIFFUSE_OCT, SPECULAR_OCT)
+        keys = [replace(light, diffuse=np.ascontiguousarray(tables[:, 6 + 3 * i:9 + 3 * i]))
+                for i, (light, _) in enumerate(split)]
+        return cls(np.ascontiguousarray(tables[:, :3]), np.concatenate(levels), rotation,
+                   np.ascontiguousarray(tables[:, 3:6]), keys)
 
     @cached_property
     def _diffuse(self) -> np.ndarray:
@@ -327,6 +338,15 @@ class LightMaps:
     @cached_property
     def _residual_diffuse(self) -> np.ndarray:
         return bilinear_table(self.residual_diffuse, SPECULAR_OCT)
+
+    @cached_property
+    def _keys(self) -> list[np.ndarray]:
+        return [bilinear_table(k.diffuse, SPECULAR_OCT) for k in self.keys]
+
+    def key_irradiance(self, normals: np.ndarray) -> list[np.ndarray]:
+        """Each key light's irradiance / pi (M, 3) for unit normals (M, 3), unoccluded."""
+        at = oct_coords(*normals.T, SPECULAR_OCT)
+        return [lookup(table, at) for table in self._keys]
 
     @cached_property
     def _specular(self) -> np.ndarray:

@@ -476,8 +476,9 @@ def relight(stack: PassStack, lighting: Lighting, camera: Camera | None = None,
         rough, f0 = c.get("rough", np.float32(DEFAULT_ROUGHNESS)), c.get("f0", np.float32(DEFAULT_SPECULAR_STRENGTH))
         if env is not None:
             env_diffuse, env_specular = maps.shade(n, v, rough, f0, residual=shadows.enabled)
-            for key, vis in zip(maps.keys, c.get("key_vis", [])):
-                env_diffuse += (np.maximum(n @ key.direction, 0) * vis / np.float32(math.pi))[:, None] * key.irradiance
+            if "key_vis" in c:  # each key region's exact light, only its visibility from the shadow rays
+                for light, vis in zip(maps.key_irradiance(n), c["key_vis"]):
+                    env_diffuse += light * vis[:, None]
             if "ao" in c:
                 env_diffuse *= multi_bounce(c["ao"], c["albedo"])
             diffuse[chunk] += env_diffuse * env.scale
