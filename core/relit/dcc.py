@@ -18,7 +18,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from .errors import RelitError
 
@@ -86,7 +86,7 @@ def light_from_knobs(kind: str, position: tuple[float, float, float], direction:
     return None
 
 
-def lighting_from_knobs(value: Callable[[str], object]) -> Lighting:
+def lighting_from_knobs(value: Callable[[str], Any]) -> Lighting:
     """The lighting a node's knobs describe; ``value(name)`` reads a knob (a light's type is its menu
     index into LIGHT_KINDS, vectors are 3-tuples)."""
     from .lighting import Environment, Lighting
@@ -96,7 +96,7 @@ def lighting_from_knobs(value: Callable[[str], object]) -> Lighting:
                           tuple(value("tint")))
     lights = []
     for i in range(DCC_LIGHTS):
-        def knob(name: str, i: int = i) -> object:
+        def knob(name: str, i: int = i) -> Any:
             return value(light_knob(i, name))
         light = light_from_knobs(LIGHT_KINDS[int(knob("type"))], knob("position"), knob("direction"), knob("colour"),
                                  float(knob("intensity")), float(knob("cone")), float(knob("beam")))
@@ -164,8 +164,9 @@ class PassesJob:
         return str(Path(self.folder) / "irradiance.exr")
 
     def frames(self) -> list[int | None]:
-        return list(range(self.first, (self.last if self.last is not None else self.first) + 1)) \
-            if self.sequence else [None]
+        if self.first is None:  # not self.sequence
+            return [None]
+        return list(range(self.first, (self.last if self.last is not None else self.first) + 1))
 
     def path(self, pattern: str, frame: int | None) -> Path:
         return Path(pattern if frame is None else pattern.replace("####", f"{frame:04d}"))
@@ -179,7 +180,7 @@ class PassesJob:
             passes += ["--matte", self.matte]
         if self.refine_matte:
             passes.append("--refine-matte")
-        steps = [(passes, self.raw)]
+        steps: list[tuple[list[str], str | None]] = [(passes, self.raw)]
         if self.hdri:
             relight = [*self.command, "relight", self.raw, "-o", self.output, "--hdri", self.hdri,
                        "--rotate", str(self.rotation), *frames]

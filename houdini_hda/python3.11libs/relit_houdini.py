@@ -8,6 +8,7 @@ the pass table is handed to Houdini. Houdini's Python must import relit (see REA
 from __future__ import annotations
 
 import os
+from typing import Any, cast
 
 import hou
 import numpy as np
@@ -21,25 +22,27 @@ from relit.relight import relight
 from relit.shading import ShadingModel
 
 
-def output_planes_to_cook(cop_node) -> tuple[str, ...]:
+def output_planes_to_cook(cop_node: hou.Cop2Node) -> tuple[str, ...]:
     return tuple(houdini_planes())
 
 
-def required_input_planes(cop_node, output_plane: str) -> tuple[str, ...]:
+def required_input_planes(cop_node: hou.Cop2Node, output_plane: str) -> tuple[str, ...]:
     return ("0", "C")  # every plane is computed from the plate's colour
 
 
-def depth(cop_node, plane: str):
+def depth(cop_node: hou.Cop2Node, plane: str) -> hou.EnumValue:
     return hou.imageDepth.Float32
 
 
-def _value(cop_node, name: str) -> object:
+def _value(cop_node: hou.Cop2Node, name: str) -> object:
     parm = cop_node.parmTuple(name)
-    values = parm.eval()
+    if parm is None:  # parmTuple returns None for a name the node lacks
+        raise hou.NodeError(f"{cop_node.path()} has no parameter {name}: the HDA and relit_houdini.py disagree")
+    values = cast("tuple[int | float | str, ...]", parm.eval())  # eval() may give a hou.Ramp; no ramps here
     return values[0] if len(values) == 1 else tuple(values)
 
 
-def _settings(cop_node) -> tuple:
+def _settings(cop_node: hou.Cop2Node) -> tuple:
     """Every parameter the result depends on, hashable: the cache key beside the node and frame."""
     return tuple((name, _value(cop_node, name)) for name in (*knob_names(), "colourspace"))
 
@@ -48,7 +51,7 @@ CACHE_SIZE = 8  # relit frames kept, so each plane of a frame reuses one computa
 _cache: dict[tuple, PassStack] = {}
 
 
-def cook(cop_node, plane: str, resolution: tuple[int, int]) -> None:
+def cook(cop_node: hou.Cop2Node, plane: str, resolution: tuple[int, int]) -> None:
     key = (cop_node.path(), hou.intFrame(), _settings(cop_node))
     try:
         if key not in _cache:
@@ -66,7 +69,7 @@ def cook(cop_node, plane: str, resolution: tuple[int, int]) -> None:
     cop_node.setPixelsOfCookingPlaneFromString(np.ascontiguousarray(pixels[::-1], np.float32).tobytes())
 
 
-def _relit(cop_node, frame: int, values: dict[str, object]) -> PassStack:
+def _relit(cop_node: hou.Cop2Node, frame: int, values: dict[str, Any]) -> PassStack:
     folder = str(values["cache"])
     if not folder:
         raise RelitError("set the pass cache folder (where the plate and the passes are written)")
@@ -74,6 +77,8 @@ def _relit(cop_node, frame: int, values: dict[str, object]) -> PassStack:
                     hfov=float(values["hfov"]), refine_matte=bool(values["refine_matte"]))
     raw = job.path(job.raw, frame)
     plate = cop_node.inputs()[0]
+    if plate is None:
+        raise RelitError("connect the plate to the node's input")
     w, h = plate.xRes(), plate.yRes()
     rgb = np.frombuffer(plate.allPixelsAsString("C"), np.float32).reshape(h, w, 3)[::-1]
     os.makedirs(folder, exist_ok=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import threading
+from typing import cast
 
 import nuke
 
@@ -47,13 +48,27 @@ for _i in range(DCC_LIGHTS):
     KERNEL_LINKS.update(_light_links(_i))
 
 
-def on_create(node) -> None:
+def _internal(node: nuke.Group, name: str) -> nuke.Node:
+    """One of the gizmo's internal nodes, by name (Group.node returns None for a name it lacks)."""
+    child = node.node(name)
+    if child is None:
+        raise LookupError(f"the Relit gizmo has no internal node {name}: the gizmo and relit_nuke.py disagree")
+    return child
+
+
+def _button(node: nuke.Node, name: str) -> nuke.Script_Knob:
+    """A button knob (BlinkScript's recompile, Read's reload): Node[] is typed as the base Knob, which has
+    no execute(); these are Script_Knobs. (A string, so the cast needs no nuke.Script_Knob at run time.)"""
+    return cast("nuke.Script_Knob", node[name])
+
+
+def on_create(node: nuke.Group) -> None:
     """Load the kernel from relit_relight.blink (the one source the tests check against the core),
     compile it, and link its parameters to the gizmo's knobs."""
-    kernel = node.node("RelitKernel")
+    kernel = _internal(node, "RelitKernel")
     with open(KERNEL_FILE) as f:
         kernel["kernelSource"].setValue(f.read())
-    kernel["recompile"].execute()
+    _button(kernel, "recompile").execute()
     for param, expressions in KERNEL_LINKS.items():
         knob = kernel[f"{KERNEL_NAME}_{param}"]
         for channel, expression in enumerate(expressions):
@@ -63,7 +78,7 @@ def on_create(node) -> None:
         node["last"].setValue(nuke.root().lastFrame())
 
 
-def job_for(node) -> PassesJob:
+def job_for(node: nuke.Group) -> PassesJob:
     """The job a node's knobs describe; the plate (and matte) are rendered into its cache folder."""
     folder = node["cache"].value()
     if not folder:
@@ -78,18 +93,19 @@ def job_for(node) -> PassesJob:
                      refine_matte=bool(node["refine_matte"].value()), shading_net=bool(node["shading_net"].value()))
 
 
-def compute(node=None, wait: bool = False) -> threading.Thread | None:
+def compute(node: nuke.Group | None = None, wait: bool = False) -> threading.Thread | None:
     """The "Compute passes" button: render the inputs, then run relit in a thread."""
-    node = node or nuke.thisNode()
+    node = node or cast("nuke.Group", nuke.thisNode())  # the button's node: the Relit gizmo, a Group
     try:
         job = job_for(node)
     except RelitError as exc:
         nuke.message(f"relit: {exc}")
         return None
+    assert job.first is not None and job.last is not None  # job_for always gives a frame range
     os.makedirs(job.folder, exist_ok=True)
     for name, pattern in (("RelitPlateWrite", job.plate), ("RelitMatteWrite", job.matte)):
         if pattern:
-            write = node.node(name)
+            write = _internal(node, name)
             write["file"].setValue(pattern.replace("####", "%04d"))
             nuke.execute(write, job.first, job.last)
     thread = threading.Thread(target=_run, args=(node, job), name="relit")
@@ -99,7 +115,7 @@ def compute(node=None, wait: bool = False) -> threading.Thread | None:
     return thread
 
 
-def _run(node, job: PassesJob) -> None:
+def _run(node: nuke.Group, job: PassesJob) -> None:
     task = nuke.ProgressTask("relit: computing passes")
 
     def progress(fraction: float, message: str) -> bool:
@@ -115,17 +131,17 @@ def _run(node, job: PassesJob) -> None:
     nuke.executeInMainThread(load, args=(node, job))  # the progress bar closes when ``task`` is released
 
 
-def load(node, job: PassesJob) -> None:
+def load(node: nuke.Group, job: PassesJob) -> None:
     """Point the internal Read nodes at the computed passes (main thread only)."""
-    read = node.node("RelitPasses")
+    read = _internal(node, "RelitPasses")
     read["file"].setValue(job.output.replace("####", "%04d"))
     for knob in ("first", "origfirst"):
         read[knob].setValue(job.first)
     for knob in ("last", "origlast"):
         read[knob].setValue(job.last)
-    read["reload"].execute()
+    _button(read, "reload").execute()
     if job.hdri:
-        node.node("RelitIrradiance")["file"].setValue(job.irradiance)
+        _internal(node, "RelitIrradiance")["file"].setValue(job.irradiance)
     node["status"].setValue(f"passes {job.first}-{job.last}" + (
         f"; environment specular computed at rotation {job.rotation:g} (compute again after rotating)"
         if job.hdri else "; no HDRI: lights only"))
