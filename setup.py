@@ -27,7 +27,10 @@ setup(
         # Mitsuba is the reference path tracer (engine verification, virtual light stage).
         # torch 2.13.0 is pinned: on these machines pip takes it from a local CPU wheel (no CUDA download).
         "train": ["mitsuba>=3.5", "torch==2.13.0", "anny==0.6.2", "pillow"],
-        "test": ["pytest>=7", "onnx>=1.15", "openjd-cli>=0.8", "ruff>=0.5", "pymatting>=1.1"],
+        # mypy and the Nuke / Houdini 21.0 API stubs: tests/test_types.py type-checks the adapters (mypy.ini);
+        # the stubs are pinned, as they decide which calls exist.
+        "test": ["pytest>=7", "onnx>=1.15", "openjd-cli>=0.8", "ruff>=0.5", "pymatting>=1.1",
+                 "mypy>=2.4,<3", "types-nuke==13.2.8.0", "types-houdini==21.0.512.3"],
         # GPU inference: replace onnxruntime by onnxruntime-gpu (see README); relit picks CUDA when present.
         "gpu": ["onnxruntime-gpu>=1.18"],
         # `relit passes --refine-matte`: closed-form matting (pymatting brings numba).
