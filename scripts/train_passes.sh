@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The recipe that rebuilds relit's shipped networks (core/relit/weights/passes.onnx, shading.onnx and their cards).
 # Every step is resumable: rerun the script after an interruption and it continues where it stopped.
-# Times are for the project's 2-core machine; see README (Learned passes) for the measured figures.
+# Times are for the project's 2-core machine; see docs/networks.md (Measured) for the measured figures.
 #
 #   bash scripts/train_passes.sh [WORK_DIR] [ASSETS_DIR]
 set -euo pipefail
@@ -44,7 +44,7 @@ $relit train shading --data "$work/stage256" --out "$work/shading04" --steps "${
 $relit train export "$work/shading04/shading.pt" -o core/relit/weights/shading.onnx --internal 192 --version 0.4
 $relit eval "$work/stage256" --shading-model core/relit/weights/shading.onnx --real "$work/real_eval/photos" \
     --teacher "$work/real_eval/mattes" --json "$work/eval.json" --record
-# 6. Flicker (README, Video): sequences of unseen people under held-out HDRIs, turning, slow, static.
+# 6. Flicker (docs/networks.md, Video): sequences of unseen people under held-out HDRIs, turning, slow, static.
 $relit stage render --count 4 --frames 12 --turn 1.5 --res 256 --spp 64 --seed 7 --hdris "$assets/hdri" \
     --out "$work/seq_turn"
 $relit stage render --count 3 --frames 10 --turn 0.4 --res 256 --spp 64 --seed 11 --hdris "$assets/hdri" \

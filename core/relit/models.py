@@ -80,7 +80,7 @@ def providers(prefer: str | None = None) -> list[str]:
     elif prefer == "cuda":
         if "CUDAExecutionProvider" not in available:
             raise RelitError("CUDA was asked for but this onnxruntime has no CUDA provider; "
-                             "install onnxruntime-gpu (see README, GPU inference)")
+                             "install onnxruntime-gpu (see README, Install)")
         chosen = ["CUDAExecutionProvider", "CPUExecutionProvider"]
     return chosen
 
