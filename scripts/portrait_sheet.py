@@ -22,7 +22,7 @@ from relit.estimate import estimate_passes  # noqa: E402
 from relit.io import read_image  # noqa: E402
 from relit.lighting import DirectionalLight, Environment, Lighting  # noqa: E402
 from relit.relight import relight  # noqa: E402
-from relit.shading import ShadingModel  # noqa: E402
+from relit.shading import ShadingModel, refine  # noqa: E402
 from relit.sheet import tile_sheet  # noqa: E402
 from relit.upsample import resize  # noqa: E402
 
@@ -52,7 +52,7 @@ def main() -> None:
         stack.metadata.update(camera.to_metadata())
         lit = [relight(stack, Lighting(env)) for env in envs]
         key = relight(stack, Lighting(lights=[SIDE_KEY]))
-        shaded = relight(stack, Lighting(envs[0]), shading=ShadingModel.load())
+        shaded = refine(lit[0], ShadingModel.load())
         tiles = [("input", "relit", photo.pixels), ("alpha", "alpha", stack.alpha),
                  ("normals", "normals", stack.normals), ("albedo", "albedo", stack.albedo),
                  (f"diffuse {args.lighting[0]}", "diffuse", lit[0].diffuse),

@@ -5,8 +5,9 @@ import math
 import numpy as np
 import pytest
 
+from relit.geometry import surface_height
 from relit.lightmaps import rotate_y
-from relit.motion import RigidMotion, displacement, estimate_motion, follow, surface_height
+from relit.motion import RigidMotion, displacement, estimate_motion, follow
 from relit.vectors import normalize
 
 SIZE, RADIUS = 96, 40.0

@@ -10,7 +10,7 @@ torch = pytest.importorskip("torch")
 from relit.lighting import Environment, Lighting  # noqa: E402
 from relit.models import run, session  # noqa: E402
 from relit.relight import relight  # noqa: E402
-from relit.shading import FEATURES, ShadingModel  # noqa: E402
+from relit.shading import FEATURES, ShadingModel, refine  # noqa: E402
 from relit.train.loop import RunSettings, export  # noqa: E402
 from relit.train.net import ShadingNet  # noqa: E402
 from relit.train.shading import CACHE_SIZE, CHECKPOINT, loss, train_shading  # noqa: E402
@@ -65,7 +65,7 @@ def test_relight_refines_the_light_and_keeps_relit_consistent(trained, tmp_path,
     model = ShadingModel.load(tmp_path / "shading.onnx")
     lighting = Lighting(Environment(str(data.hdri()), colourspace=data.HDRI_COLOURSPACE))
     engine = relight(sphere, lighting)
-    refined = relight(sphere, lighting, shading=model)
+    refined = refine(engine, model)
     assert refined.metadata["shading"] == "relit shading network test"
     assert not np.allclose(refined.diffuse, engine.diffuse)
     assert np.allclose(refined.relit, refined.albedo * refined.diffuse + refined.specular, atol=1e-5)

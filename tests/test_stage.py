@@ -165,8 +165,9 @@ def test_previous_pixels_follow_the_turn(stage_sequence):
     was, is that point's depth then, and its normals there, turned by the frame's turn, are the normals
     now. Looked up in place (no motion), both are further off, and with the motion reversed further
     still. (At 256 px and 1.5 degrees a frame: normals 0.0012 along the motion, 0.014 in place.)"""
-    from relit.lightmaps import bilinear, rotate_y
+    from relit.lightmaps import rotate_y
     from relit.stage.sample import previous_pixels
+    from relit.upsample import bilinear
     folder, _ = stage_sequence
     before, now = (read_passes(f) for f in sorted((folder / "seq0000").glob("frame.*.exr"))[:2])
     row, col, depth = previous_pixels(now, before)

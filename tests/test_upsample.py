@@ -2,8 +2,7 @@
 import numpy as np
 import pytest
 
-from relit.lightmaps import bilinear
-from relit.upsample import box, guided_upsample, resize
+from relit.upsample import bilinear, box, guided_upsample, resize
 
 
 def test_resize_is_bilinear_with_aligned_centres():

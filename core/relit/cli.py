@@ -35,7 +35,7 @@ from .matting import refine_matte
 from .passes import PRIOR_PASSES
 from .raster import rasterize, read_ply
 from .relight import OcclusionSettings, ShadowSettings, relight
-from .shading import ShadingModel
+from .shading import ShadingModel, refine
 from .sheet import contact_sheet
 
 log = logging.getLogger("relit")
@@ -135,8 +135,9 @@ def _relight(args: argparse.Namespace) -> None:
             write_image(env_path, estimate_from_background(Image(bg, "ACEScg", cfg), Camera(args.hfov)))
             lighting.environment = Environment(str(env_path), args.rotate, args.exposure)
         result = relight(stack, lighting, shadows=ShadowSettings(enabled=not args.no_shadows),
-                         background=bg, config=cfg, occlusion=OcclusionSettings(apply=args.occlusion),
-                         shading=shading)
+                         background=bg, config=cfg, occlusion=OcclusionSettings(apply=args.occlusion))
+        if shading is not None:  # Total Relighting's last step, after the engine
+            result = refine(result, shading, cfg)
         write_passes(out, result, args.precision)
 
     _each_frame(inputs, args.output, args.overwrite, "relight", work)

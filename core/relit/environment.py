@@ -15,12 +15,12 @@ from .io import read_image
 from .lighting import Environment
 from .lightmaps import (
     LightMaps,
-    bilinear,
     latlong_directions,
     resize_latlong,
     rotate_y,
     sample_latlong,
 )
+from .upsample import bilinear
 
 
 def _read_latlong(path: str, colourspace: str | None, config: ocio.Config) -> np.ndarray:

@@ -10,8 +10,9 @@ import numpy as np
 
 from .colour import Image
 from .errors import RelitError
+from .geometry import surface_height
 from .models import ShippedNetwork, run, session
-from .motion import displacement, estimate_motion, follow, residual_change, surface_height
+from .motion import displacement, estimate_motion, follow, residual_change
 from .passes import PassStack
 from .priors import Priors, compute_priors
 from .priors.fuse import fuse

@@ -22,13 +22,13 @@ from .colour import Image, resolve_config
 from .errors import RelitError
 from .estimate import PassesModel, TemporalPasses, estimate_passes
 from .io import read_image, read_matte, read_passes
-from .lightmaps import bilinear
 from .matting import refine_alpha
 from .metrics import angular_error, matte_errors, psnr, scale_invariant_mse, ssim
 from .passes import PassStack
 from .relight import relight
-from .shading import ShadingModel
+from .shading import ShadingModel, refine
 from .stage.sample import StageLighting, previous_pixels, skin_mask
+from .upsample import bilinear
 
 THRESHOLDS = (11.25, 22.5, 30.0)
 GT_CHANGE = "ground truth's own frame-to-frame change"
@@ -73,7 +73,7 @@ def evaluate(folder: str | Path, model: PassesModel | None = None, limit: int | 
     config = resolve_config()
     model = model or PassesModel.load()
     sums: dict[tuple[str, str, str], list[float]] = defaultdict(list)
-    refine = importlib.util.find_spec("pymatting") is not None  # the matting extra is installed
+    matting = importlib.util.find_spec("pymatting") is not None  # the matting extra is installed
 
     def add(table: str, method: str, **metrics: float) -> None:
         for metric, value in metrics.items():
@@ -92,7 +92,7 @@ def evaluate(folder: str | Path, model: PassesModel | None = None, limit: int | 
             add("alpha", "network refining a rough roto", **matte_errors(refined.alpha, gt.alpha))
             add("alpha", "baseline: segmentation only (network > 0.5)",
                 **matte_errors((pred.alpha > 0.5).astype(np.float32), gt.alpha))
-            if refine:
+            if matting:
                 add("alpha", "network + closed-form refinement (--refine-matte)",
                     **matte_errors(refine_alpha(photo, pred.alpha), gt.alpha))
             flat = np.broadcast_to(np.float32([0, 0, 1]), gt.normals.shape)
@@ -129,7 +129,8 @@ def evaluate(folder: str | Path, model: PassesModel | None = None, limit: int | 
                 runs += [("network + shading network", candidates["network"], shading),
                          ("exact passes + shading network", candidates["exact passes (engine bound)"], shading)]
             for method, stack, net in runs:
-                lit = relight(stack, target, camera, config=config, shading=net).relit
+                lit = relight(stack, target, camera, config=config)
+                lit = (refine(lit, net, config) if net is not None else lit).relit
                 add(table, method, PSNR=psnr(lit, gt.relit, subject), SSIM=ssim(lit, gt.relit, subject))
     return table_means(sums)
 

@@ -80,26 +80,6 @@ def sample_latlong(latlong: np.ndarray, d: np.ndarray) -> np.ndarray:
     return (top * (1 - fy) + bottom * fy).astype(np.float32)
 
 
-def bilinear(img: np.ndarray, row: np.ndarray, col: np.ndarray) -> np.ndarray:
-    """Bilinear look-up of an (H, W, C) image at float pixel coordinates (centres at integers), clamped
-    at the borders: (..., C) for coordinates (...). Gathers and weights run channel-major, on contiguous
-    (C, M) arrays: under two thirds of the time of weighting (M, C) rows."""
-    h, w = img.shape[:2]
-    flat = np.ascontiguousarray(img.reshape(h * w, -1).T)
-    r0 = np.clip(np.floor(row).astype(np.int32), 0, max(h - 2, 0))
-    c0 = np.clip(np.floor(col).astype(np.int32), 0, max(w - 2, 0))
-    fr = np.clip(row - r0, 0, 1).astype(img.dtype)  # not float64 (int minus float): twice the work
-    fc = np.clip(col - c0, 0, 1).astype(img.dtype)
-    i = (r0 * w + c0).reshape(-1)  # flat indices: np.take is several times faster than 2D fancy indexing
-    fr, fc = fr.reshape(-1), fc.reshape(-1)
-    down, right = (w if h > 1 else 0), (1 if w > 1 else 0)
-    a, b = np.take(flat, i, axis=1), np.take(flat, i + right, axis=1)
-    top = a + (b - a) * fc
-    a, b = np.take(flat, i + down, axis=1), np.take(flat, i + down + right, axis=1)
-    bottom = a + (b - a) * fc
-    return (top + (bottom - top) * fr).T.reshape(np.shape(row) + img.shape[2:])
-
-
 def resize_latlong(latlong: np.ndarray, width: int, height: int) -> np.ndarray:
     """Area-averaging resize, so a small bright sun keeps its energy."""
     h, w, c = latlong.shape

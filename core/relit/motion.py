@@ -12,13 +12,11 @@ turn says how the camera-space normals turned, which flow does not.
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
 
-from .lightmaps import bilinear
-from .upsample import box, resize
+from .upsample import bilinear, box, resize
 
 LEVELS = 2  # coarse to fine: the coarse level catches a few pixels' motion, the fine one refines it
 ITERATIONS = 6  # Gauss-Newton steps per level
@@ -57,23 +55,6 @@ def _basis(height: np.ndarray, step: float = 1.0) -> np.ndarray:
     d_col = [-one, zero, -x, zero, -z, y]
     d_row = [zero, one, y, -z, zero, x]
     return np.stack([np.stack([r, c], -1) for r, c in zip(d_row, d_col)]) / step
-
-
-def surface_height(normals: np.ndarray, inside: np.ndarray) -> np.ndarray:
-    """The surface's height toward the camera in pixels, integrated from its normals (Frankot-Chellappa)
-    with no slope outside ``inside``; its highest point inside is 0. Relative shape, orthographic."""
-    h, w = normals.shape[:2]
-    nz = np.maximum(normals[..., 2], 0.05)
-    gx = np.where(inside, -normals[..., 0] / nz, 0.0)  # dz per column (z toward the camera)
-    gy = np.where(inside, normals[..., 1] / nz, 0.0)  # dz per row (rows go down, +Y goes up)
-    wx = np.fft.fftfreq(w)[None, :] * 2 * math.pi
-    wy = np.fft.fftfreq(h)[:, None] * 2 * math.pi
-    denom = wx ** 2 + wy ** 2
-    denom[0, 0] = 1.0
-    z_hat = (-1j * wx * np.fft.fft2(gx) - 1j * wy * np.fft.fft2(gy)) / denom
-    z_hat[0, 0] = 0.0
-    z = np.real(np.fft.ifft2(z_hat))
-    return (z - (z[inside].max() if inside.any() else 0.0)).astype(np.float32)
 
 
 def _shrink(img: np.ndarray) -> np.ndarray:

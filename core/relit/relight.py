@@ -18,11 +18,11 @@ import PyOpenColorIO as ocio
 from .camera import Camera
 from .environment import light_maps
 from .errors import RelitError
+from .geometry import surface_height
 from .lighting import AreaLight, DirectionalLight, Light, Lighting, PointLight, SpotLight
-from .lightmaps import bilinear, ggx_d, smith_g1
-from .motion import surface_height
+from .lightmaps import ggx_d, smith_g1
 from .passes import PassStack, check_unit_normals
-from .shading import ShadingModel, refine_light
+from .upsample import bilinear
 from .vectors import dot, dot3, normalize
 
 DEFAULT_ROUGHNESS = 0.45  # skin: a broad sheen
@@ -396,22 +396,19 @@ def _shadow_rays(light: Light, p: np.ndarray) -> list[tuple[np.ndarray, np.ndarr
 
 def relight(stack: PassStack, lighting: Lighting, camera: Camera | None = None,
             background: np.ndarray | None = None, shadows: ShadowSettings | None = None,
-            config: ocio.Config | None = None, occlusion: OcclusionSettings | None = None,
-            shading: ShadingModel | None = None) -> PassStack:
+            config: ocio.Config | None = None, occlusion: OcclusionSettings | None = None) -> PassStack:
     """Add ``diffuse``, ``specular``, ``relit`` (needs albedo), ``composite`` (needs a background) and,
     under an environment, ``occlusion`` (the visible fraction of each pixel's hemisphere).
 
     Image-space work (shadow rays, occlusion) runs first on the whole frame; the per-pixel shading
-    then runs in chunks on every core (numpy releases the GIL in its kernels). With ``shading`` (needs
-    albedo), the shading network refines the engine's diffuse and specular light before relit and the
-    composite are made from them.
+    then runs in chunks on every core (numpy releases the GIL in its kernels). The shading network, a
+    learned refinement of this light, is a step of its own after this one (``relit.shading.refine``).
     """
     stack.require("normals")
     if lighting.environment is None and not lighting.lights:
         raise RelitError("no lighting: give an environment (--hdri ENV.exr) and/or lights (--light JSON)")
-    for needed, what in ((background, "a composite"), (shading, "the shading network")):
-        if needed is not None and stack.albedo is None:
-            raise RelitError(f"{what} needs the albedo pass")
+    if background is not None and stack.albedo is None:
+        raise RelitError("a composite needs the albedo pass")
     camera = camera or Camera.from_metadata(stack.metadata)
     shadows = shadows or ShadowSettings()
     occlusion = occlusion or OcclusionSettings()
@@ -507,12 +504,6 @@ def relight(stack: PassStack, lighting: Lighting, camera: Camera | None = None,
         return out
 
     passes.update(diffuse=full(diffuse), specular=full(specular))
-    if shading is not None:
-        passes["diffuse"], passes["specular"] = refine_light(
-            alpha[..., None], stack.normals, stack.albedo, stack.roughness, passes["diffuse"], passes["specular"],
-            stack.colourspace, config, shading)
-        diffuse, specular = at(passes["diffuse"]), at(passes["specular"])
-        metadata["shading"] = f"relit shading network {shading.version}"
     if stack.albedo is not None:  # made where the matte is only (the rest is black), as the light is
         passes["relit"] = full(at(stack.albedo) * diffuse + specular)
         if background is not None:

@@ -4,9 +4,10 @@ The physical engine misses what screen-space methods cannot see (a head shadowin
 environment, light scattered through hair) and inherits the passes network's errors (an albedo that
 is too bright or too dark). The shading network looks at the passes and the engine's diffuse and
 specular light under the target lighting, at a low resolution, and returns a smooth per-pixel gain
-for each; relit stays albedo x diffuse + specular with the refined light, and the engine-only result
-is what ``relight`` gives without it. Inputs are in linear Rec.709 like the passes network's, the light
-divided by its mean luminance over the subject (exposure-invariant) in log form.
+for each; relit stays albedo x diffuse + specular with the refined light. It is its own step after the
+engine (``refine`` on what ``relit.relight.relight`` gives), which knows nothing of networks. Inputs are
+in linear Rec.709 like the passes network's, the light divided by its mean luminance over the subject
+(exposure-invariant) in log form.
 """
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ import PyOpenColorIO as ocio
 from .colour import Image, resolve_config
 from .estimate import LUMA, NET_COLOURSPACE
 from .models import ShippedNetwork, run, session
+from .passes import PassStack
 from .upsample import resize
 
 FEATURES = 14  # alpha, normals (3), albedo (3), roughness, diffuse (3), specular (3)
@@ -75,3 +77,23 @@ def refine_light(alpha: np.ndarray, normals: np.ndarray, albedo: np.ndarray, rou
         rec709 = Image(light, colourspace, config).to(NET_COLOURSPACE)
         out.append(Image(rec709.pixels * gain, NET_COLOURSPACE, config).to(colourspace).pixels.astype(np.float32))
     return out[0], out[1]
+
+
+def refine(lit: PassStack, model: ShadingModel | None = None, config: ocio.Config | None = None,
+           device: str | None = None) -> PassStack:
+    """A stack the engine lit (``relit.relight.relight``) with its diffuse and specular light refined by the
+    shading network, relit made again from them, and the composite with the new relit over the same
+    background (what the old composite holds beside the old relit)."""
+    lit.require("normals", "albedo", "diffuse", "specular")
+    model = model or ShadingModel.load()
+    alpha = lit.alpha if lit.alpha is not None else np.ones(lit.shape + (1,), np.float32)
+    diffuse, specular = refine_light(alpha, lit.normals, lit.albedo, lit.roughness, lit.diffuse, lit.specular,
+                                     lit.colourspace, config, model, device)
+    inside = (alpha > 0).astype(np.float32)  # black where the matte is not, as the engine's
+    relit = (lit.albedo * diffuse + specular) * inside
+    passes = {"diffuse": diffuse * inside, "specular": specular * inside, "relit": relit}
+    if lit.composite is not None and lit.relit is not None:
+        passes["composite"] = lit.composite + (relit - lit.relit) * alpha
+    out = lit.replace(**passes)
+    out.metadata["shading"] = f"relit shading network {model.version}"
+    return out

@@ -19,7 +19,7 @@ from relit.errors import RelitError
 from relit.io import read_passes, write_image
 from relit.passes import PassStack
 from relit.relight import relight
-from relit.shading import ShadingModel
+from relit.shading import ShadingModel, refine
 
 
 def output_planes_to_cook(cop_node: hou.Cop2Node) -> tuple[str, ...]:
@@ -97,4 +97,5 @@ def _relit(cop_node: hou.Cop2Node, frame: int, values: dict[str, Any]) -> PassSt
     lighting = lighting_from_knobs(values.__getitem__)
     if lighting.environment is None and not lighting.lights:
         return stack
-    return relight(stack, lighting, shading=ShadingModel.load() if values["shading_net"] else None)
+    lit = relight(stack, lighting)
+    return refine(lit, ShadingModel.load()) if values["shading_net"] else lit

@@ -14,9 +14,8 @@ from functools import lru_cache
 
 import numpy as np
 
-from ..lightmaps import bilinear
 from ..models import ShippedNetwork, run_nhwc, session
-from ..upsample import resize
+from ..upsample import bilinear, resize
 
 # face_detection_short_range: SSD anchors and box decoding
 DETECTOR_SIZE = 128

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..lightmaps import bilinear
 from ..models import ShippedNetwork, run_nhwc, session
-from ..upsample import resize
+from ..upsample import bilinear, resize
 
 SEGMENTER_SIZE = 256
 

@@ -161,7 +161,7 @@ def _placed(person: Person, shot: Shot) -> tuple[np.ndarray, np.ndarray, np.ndar
 
 def previous_pixels(frame: PassStack, previous: PassStack) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Where each pixel's surface point of a sequence frame was in the frame before: (row, column),
-    pixel centres at integers as ``lightmaps.bilinear`` takes them, and its depth then; each (H, W).
+    pixel centres at integers as ``upsample.bilinear`` takes them, and its depth then; each (H, W).
 
     Exact, with no optical flow: between a sequence's frames the person only turns about their own
     vertical axis (``render_sample``'s ``turn``), so the depth pass and the two frames' shots give the
