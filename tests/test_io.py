@@ -339,3 +339,10 @@ def test_renderer_normals_that_are_garbage_are_refused(tmp_path):
         _raw(path, np.concatenate([alpha[..., None], pixels], -1), ("A", "normals.X", "normals.Y", "normals.Z"))
         with pytest.raises(RelitError, match=rf"bad\.exr: {message}"):
             read_passes(path)
+
+
+def test_ci_fails_on_a_skip_it_does_not_expect():
+    from tests.conftest import unexpected_skips
+    assert unexpected_skips(["running as root: directory permissions are not enforced"]) == []
+    assert unexpected_skips(["Debian's blender is not installed", "running as root: x"]) == [
+        "Debian's blender is not installed"]
