@@ -57,3 +57,24 @@ def test_bad_models_and_inputs(tmp_path, doubler):
         run(session(doubler), plate=np.zeros((1, 3, 2, 2)))
     with pytest.raises(RelitError, match="inference failed"):
         run(session(doubler), image=np.zeros((1, 4, 2, 2)))
+
+
+def test_a_passes_model_whose_card_gives_another_layout_is_refused(tmp_path):
+    """Inference reads the passes network's channels by the layout in relit.layout; a network trained with
+    another (more passes, another order) says so in its card and is refused by name, not misread."""
+    import json
+    import shutil
+
+    from relit.estimate import MIRROR_SIGNS, PassesModel
+    from relit.layout import ALBEDO, NORMALS, OUTPUTS
+    shipped = PassesModel.load()
+    assert json.loads(shipped.card.read_text())["outputs"] == OUTPUTS  # the shipped card says the same
+    assert MIRROR_SIGNS[NORMALS.start] == -1 and MIRROR_SIGNS.sum() == len(MIRROR_SIGNS) - 2
+    assert (ALBEDO.start, ALBEDO.stop) == (4, 7)
+    for outputs in ({"normals": 3, "alpha": 1, "albedo": 3, "roughness": 1},
+                    {**OUTPUTS, "specular_strength": 1}):
+        shutil.copyfile(shipped.path, tmp_path / "other.onnx")
+        card = json.loads(shipped.card.read_text())
+        (tmp_path / "other.json").write_text(json.dumps({**card, "outputs": outputs}))
+        with pytest.raises(RelitError, match=r"other\.json: the card's outputs .* are not the layout this relit"):
+            PassesModel.load(tmp_path / "other.onnx")

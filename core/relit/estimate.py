@@ -11,6 +11,7 @@ import numpy as np
 from .colour import Image
 from .errors import RelitError
 from .geometry import surface_height
+from .layout import ALBEDO, ALPHA, MIN_ROUGHNESS, NORMALS, OUTPUTS, ROUGHNESS
 from .models import ShippedNetwork, run, session
 from .motion import displacement, estimate_motion, follow, residual_change
 from .passes import PassStack
@@ -27,7 +28,8 @@ NO_MATTE = 0.5  # the matte input when the user has none
 # of a 1080p frame's time). Validation: alpha SAD 1.00 -> 0.94, skin normals 14.12 -> 13.98 degrees;
 # turning sequences: normals 12.09 -> 11.60 degrees, 8% less flicker (docs/networks.md).
 MIRROR_AVERAGE = True
-MIRROR_SIGNS = np.float32([1, -1, 1, 1, 1, 1, 1, 1])  # alpha, normals x y z, albedo r g b, roughness
+MIRROR_SIGNS = np.ones(sum(OUTPUTS.values()), np.float32)
+MIRROR_SIGNS[NORMALS.start] = -1  # a mirrored plate's normals point the other way in x
 
 
 def mean_luminance(rgb: np.ndarray) -> np.ndarray:
@@ -48,6 +50,7 @@ def luminance(x: np.ndarray) -> np.ndarray:
 class PassesModel(ShippedNetwork):
     DEFAULT = "passes.onnx"
     MULTIPLE = 16  # the U-Net pools four times
+    OUTPUTS = OUTPUTS
 
 
 def _network(image: Image, matte: np.ndarray | None, model: PassesModel, internal: int | None,
@@ -75,7 +78,7 @@ def _network(image: Image, matte: np.ndarray | None, model: PassesModel, interna
     if MIRROR_AVERAGE:  # the mirrored plate's passes, mirrored back (normals' x flips with them)
         mirrored = infer(np.ascontiguousarray(x_low[:, ::-1]), np.ascontiguousarray(prior[:, ::-1]))[:, ::-1]
         low = 0.5 * (low + mirrored * MIRROR_SIGNS)
-        low[..., 1:4] = normalize(low[..., 1:4])
+        low[..., NORMALS] = normalize(low[..., NORMALS])
     up = guided_upsample(low, luminance(x_low), luminance(x))
     return x_low, low, up if priors is None else fuse(up, rgb, priors)
 
@@ -84,14 +87,14 @@ def _passes(image: Image, up: np.ndarray, network_size: tuple[int, int], model: 
             priors: Priors | None) -> PassStack:
     """The pass stack from the upsampled network passes (H, W, 8): each pass's own constraints, and the
     prior passes when there are priors."""
-    albedo = Image(np.clip(up[..., 4:7], 0, 1), NET_COLOURSPACE, image.config).to_working()
-    normals = up[..., 1:4].copy()
+    albedo = Image(np.clip(up[..., ALBEDO], 0, 1), NET_COLOURSPACE, image.config).to_working()
+    normals = up[..., NORMALS].copy()
     normals[length(normals) < 1e-3] = (0.0, 0.0, 1.0)  # interpolated across opposite normals: face the camera
     source = f"relit passes network {model.version} at {network_size[1]}x{network_size[0]}, guided upsampling"
     extra = {} if priors is None else {"face_normals": priors.face_normals, "face_depth": priors.face_depth,
                                        "face": priors.face, "person": priors.person}
-    return PassStack(alpha=np.clip(up[..., :1], 0, 1), normals=normalize(normals), albedo=albedo.pixels,
-                     roughness=np.clip(up[..., 7:8], 0.05, 1), colourspace=albedo.colourspace, **extra,
+    return PassStack(alpha=np.clip(up[..., ALPHA], 0, 1), normals=normalize(normals), albedo=albedo.pixels,
+                     roughness=np.clip(up[..., ROUGHNESS], MIN_ROUGHNESS, 1), colourspace=albedo.colourspace, **extra,
                      metadata={"passes_source": source + ("" if priors is None else
                                                           f", fused with priors ({len(priors.faces)} face(s))")})
 
@@ -162,10 +165,10 @@ class TemporalPasses:
                ) -> np.ndarray:
         """This frame's passes (H, W, 8) blended with the frame before's, carried along the motion."""
         (h, w), (height_full, width_full) = x_low.shape[:2], up.shape[:2]
-        subject = low[..., 0] > 0.5
+        subject = low[..., ALPHA.start] > 0.5
         near = box(subject[..., None].astype(np.float32), 2)[..., 0]
         core = near > 0.999 if (near > 0.999).any() else np.ones_like(subject)  # no subject: the frame, still
-        height = surface_height(low[..., 1:4], subject)
+        height = surface_height(low[..., NORMALS], subject)
         motion = estimate_motion(prev_x, x_low, height, (core & subject).astype(np.float32))
         offset = displacement(motion, height) * (near[..., None] > 0)  # the background stays where it is
         change = residual_change(prev_x, x_low, offset)
@@ -173,15 +176,15 @@ class TemporalPasses:
             return up
         scale = np.float32([height_full / h, width_full / w])
         carried = follow(prev_up, resize(offset, height_full, width_full) * scale)
-        carried[..., 1:4] = motion.rotate(carried[..., 1:4])
+        carried[..., NORMALS] = motion.rotate(carried[..., NORMALS])
         change = resize(change, height_full, width_full)
         weight = np.repeat(np.clip(change / self.CHANGE_SCALE, self.MIN_NEW, 1.0), up.shape[-1], axis=-1)
         # Albedo does not change when a person turns under a fixed light, which changes the plate a little: its
         # own change from the carried history says where that history is wrong, unless the plate's is large.
-        albedo_change = box(np.abs(up[..., 4:7] - carried[..., 4:7]).mean(-1, keepdims=True), 1)
-        weight[..., 4:7] = np.clip(np.maximum(albedo_change / self.ALBEDO_CHANGE,
+        albedo_change = box(np.abs(up[..., ALBEDO] - carried[..., ALBEDO]).mean(-1, keepdims=True), 1)
+        weight[..., ALBEDO] = np.clip(np.maximum(albedo_change / self.ALBEDO_CHANGE,
                                               self.ALBEDO_PLATE * (change / self.CHANGE_SCALE - 1) + 1),
                                    self.ALBEDO_MIN_NEW, 1.0)
         out = carried + weight * (up - carried)
-        out[..., 1:4] = normalize(out[..., 1:4])
+        out[..., NORMALS] = normalize(out[..., NORMALS])
         return out

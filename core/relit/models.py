@@ -35,6 +35,7 @@ class ShippedNetwork:
     version: str
     DEFAULT: ClassVar[str] = ""  # the shipped file's name in relit/weights
     MULTIPLE: ClassVar[int] = 1  # input sizes must be multiples of this (2 to the number of poolings)
+    OUTPUTS: ClassVar[dict[str, int] | None] = None  # the output channels inference reads; the card must say so
 
     @classmethod
     def load(cls: type[Card], path: str | os.PathLike[str] | None = None) -> Card:
@@ -67,6 +68,9 @@ def _card(cls: type[Card], path: str) -> Card:
     if not card.is_file():
         raise RelitError("no model card (the .json beside the .onnx recording recipe and internal size)", card)
     info = json.loads(card.read_text())
+    if cls.OUTPUTS is not None and list(info.get("outputs", {}).items()) != list(cls.OUTPUTS.items()):
+        raise RelitError(f"the card's outputs {info.get('outputs')} are not the layout this relit reads "
+                         f"({cls.OUTPUTS}); a network with other outputs needs inference of its own", card)
     return cls(Path(path), int(info["internal"]), str(info.get("version", "?")))
 
 

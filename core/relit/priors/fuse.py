@@ -18,6 +18,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.ndimage import binary_dilation, binary_erosion, binary_fill_holes, distance_transform_edt
 
+from ..layout import ALBEDO, ALPHA, NORMALS
 from ..vectors import normalize
 from . import Priors
 
@@ -76,7 +77,7 @@ def _like_skin(plate: np.ndarray, filled: np.ndarray) -> np.ndarray:
 
 def _face(up: np.ndarray, plate: np.ndarray, face: np.ndarray, face_normals: np.ndarray
           ) -> tuple[np.ndarray, np.ndarray]:
-    """Normals, alpha and albedo (h, w, 8 as ``fuse``'s) corrected on the faces, in the faces' window, and
+    """Normals, alpha and albedo (h, w, C as ``fuse``'s) corrected on the faces, in the faces' window, and
     where the face mesh reaches (its weight is above 0)."""
     out = up.copy()
     filled = binary_fill_holes(face[..., 0] > 0.5)
@@ -84,20 +85,20 @@ def _face(up: np.ndarray, plate: np.ndarray, face: np.ndarray, face_normals: np.
     size = float(max(np.ptp(rows), np.ptp(cols)) + 1)
     weight, nearest = _reach(filled, size)
     continued = face_normals.reshape(-1, 3)[nearest]
-    out[..., 1:4] = normalize(up[..., 1:4] + weight * (continued - up[..., 1:4]))
-    out[..., 0:1] = np.maximum(out[..., 0:1], np.maximum(face, filled[..., None]))
-    out[..., 0:1] = np.maximum(out[..., 0:1], np.clip(2 * weight, 0, 1) * _like_skin(plate, filled))
+    out[..., NORMALS] = normalize(up[..., NORMALS] + weight * (continued - up[..., NORMALS]))
+    out[..., ALPHA] = np.maximum(out[..., ALPHA], np.maximum(face, filled[..., None]))
+    out[..., ALPHA] = np.maximum(out[..., ALPHA], np.clip(2 * weight, 0, 1) * _like_skin(plate, filled))
     # the light is fitted away from the face's rim (mixed with hair and background) and its darkest pixels
     inner = binary_erosion(filled, iterations=max(1, int(FEATHER * size)))
     brightness = plate.mean(-1)
     lit = inner & (brightness > np.percentile(brightness[inner], 5)) if inner.any() else inner
     if lit.sum() >= 9 * 20:  # enough pixels for nine coefficients per channel
-        light = sh_basis(out[..., 1:4]) @ fit_light(plate, out[..., 1:4], lit)
+        light = sh_basis(out[..., NORMALS]) @ fit_light(plate, out[..., NORMALS], lit)
         level = np.percentile(light[lit], 99, axis=0)
         ratio = plate / np.maximum(light, 1e-3 * level)
-        scale = np.median(up[..., 4:7][lit], axis=0) / np.maximum(np.median(ratio[lit], axis=0), 1e-6)
+        scale = np.median(up[..., ALBEDO][lit], axis=0) / np.maximum(np.median(ratio[lit], axis=0), 1e-6)
         trust = weight * np.clip((light / np.maximum(level, 1e-6) - DARK) / DARK, 0, 1)
-        out[..., 4:7] = np.clip(up[..., 4:7] + trust * (ratio * scale - up[..., 4:7]), 0, 1)
+        out[..., ALBEDO] = np.clip(up[..., ALBEDO] + trust * (ratio * scale - up[..., ALBEDO]), 0, 1)
     return out, weight[..., 0] > 0
 
 
@@ -121,13 +122,13 @@ def _person(alpha: np.ndarray, person: np.ndarray, face: np.ndarray) -> np.ndarr
 
 
 def fuse(up: np.ndarray, plate: np.ndarray, priors: Priors) -> np.ndarray:
-    """The network's passes (H, W, 8: alpha, normals, albedo, roughness; albedo in the plate's linear
-    colourspace) corrected by the priors; ``plate`` (H, W, 3) is linear."""
+    """The network's passes (H, W, C in ``relit.layout``'s order; albedo in the plate's linear colourspace)
+    corrected by the priors; ``plate`` (H, W, 3) is linear."""
     out = up.copy()
     reach = np.zeros(up.shape[:2], bool)
     face = priors.face[..., 0] > 0.5
     if face.any():  # the face's work runs in its bounding box and reach, a fraction of a plate
         window = _window(face, int(EXTEND * max(np.ptp(a) for a in np.nonzero(face))) + 2)
         out[window], reach[window] = _face(up[window], plate[window], priors.face[window], priors.face_normals[window])
-    out[..., 0] = _person(out[..., 0], priors.person[..., 0], reach)
+    out[..., ALPHA.start] = _person(out[..., ALPHA.start], priors.person[..., 0], reach)
     return out

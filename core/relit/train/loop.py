@@ -24,8 +24,9 @@ from tqdm import tqdm
 
 from ..errors import RelitError
 from ..io import atomic_path
+from ..layout import OUTPUTS
 from .data import RealData, StageData
-from .net import OUTPUTS, WIDTHS, PassesNet
+from .net import WIDTHS, PassesNet
 
 CHECKPOINT = "passes.pt"
 LOSS_WEIGHTS = {"alpha": 1.0, "alpha_grad": 1.0, "normals": 1.0, "albedo": 1.0, "roughness": 0.5, "consistency": 0.5,

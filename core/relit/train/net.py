@@ -12,10 +12,10 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from ..layout import MIN_ROUGHNESS, OUTPUTS
+
 WIDTHS = (24, 32, 48, 64, 96)
 SHADING_WIDTHS = (16, 24, 32, 48)
-OUTPUTS = {"alpha": 1, "normals": 3, "albedo": 3, "roughness": 1}
-MIN_ROUGHNESS = 0.05
 
 
 def _block(cin: int, cout: int) -> nn.Sequential:
