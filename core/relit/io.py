@@ -148,10 +148,11 @@ def read_image(path: str | os.PathLike[str], colourspace: str | None = None,
     return Image(pixels, cs, cfg)
 
 
-def read_data(path: str | os.PathLike[str], channels: int) -> np.ndarray:
-    """Read a data image (a matte, a depth map) with no colour conversion; must have ``channels`` channels."""
+def read_data(path: str | os.PathLike[str], channels: int, formats: set[str] = READ_FORMATS) -> np.ndarray:
+    """Read a data image (a matte, a depth map, a photo taken as linear) with no colour conversion; must
+    have ``channels`` channels and one of the ``formats`` extensions."""
     path = Path(path)
-    _check_extension(path, READ_FORMATS, "read")
+    _check_extension(path, formats, "read")
     _, pixels = _open(path)
     if pixels.shape[2] != channels:
         raise RelitError(f"has {pixels.shape[2]} channel(s); expected {channels}", path)

@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Callable
 
 import numpy as np
-import OpenImageIO as oiio
 from tqdm import tqdm
 
 from .camera import Camera
@@ -24,6 +23,7 @@ from .colour import Image, resolve_config
 from .errors import RelitError
 from .estimate import estimate_passes, luminance
 from .evaluate import THRESHOLDS, table_means
+from .io import read_data
 from .lighting import DirectionalLight, Lighting
 from .metrics import angular_error, psnr, scale_invariant_mse, ssim
 from .passes import PassStack
@@ -95,17 +95,7 @@ class Reference:
 def _read_pgm(path: Path) -> np.ndarray:
     """A greyscale photo, (H, W) float32 in [0, 1]: 8-bit values / 255, taken as linear in light (the
     database's photos are close to linear; no sRGB decoding)."""
-    inp = oiio.ImageInput.open(str(path))
-    if inp is None:
-        raise RelitError(f"unreadable or corrupt image ({oiio.geterror().strip() or 'unknown format'})", path)
-    try:
-        spec = inp.spec()
-        pixels = inp.read_image(0, 0, 0, spec.nchannels, oiio.FLOAT)
-    finally:
-        inp.close()
-    if pixels is None or spec.nchannels != 1:
-        raise RelitError(f"expected a greyscale PGM, got {spec.nchannels} channel(s)", path)
-    return np.asarray(pixels, np.float32).reshape(spec.height, spec.width)
+    return read_data(path, 1, {".pgm"})[..., 0]
 
 
 def read_subject(folder: Path) -> Subject:
