@@ -59,8 +59,7 @@ def load(name: str) -> LightMaps | None:
         return None
     try:
         with np.load(path, allow_pickle=False) as data:
-            keys = [KeyLight(d, i, float(s), t) for d, i, s, t in zip(data["key_direction"], data["key_irradiance"],
-                                                                       data["key_solid_angle"], data["key_diffuse"])]
+            keys = [KeyLight(d, t) for d, t in zip(data["key_direction"], data["key_diffuse"])]
             maps = LightMaps(data["diffuse"], data["specular"], float(data["rotation"]), data["residual_diffuse"],
                              keys)
     except (OSError, ValueError, KeyError):
@@ -81,8 +80,6 @@ def store(name: str, maps: LightMaps) -> None:
             np.savez(f, diffuse=maps.diffuse, specular=maps.specular, rotation=maps.rotation,
                      residual_diffuse=maps.residual_diffuse,
                      key_direction=np.array([k.direction for k in maps.keys], np.float32).reshape(-1, 3),
-                     key_irradiance=np.array([k.irradiance for k in maps.keys], np.float32).reshape(-1, 3),
-                     key_solid_angle=np.array([k.solid_angle for k in maps.keys], np.float32),
                      key_diffuse=np.array([k.diffuse for k in maps.keys], np.float32).reshape(-1, *maps.diffuse.shape))
     except (OSError, RelitError):
         return

@@ -13,7 +13,7 @@ Specular: exact GGX reflection for a view along +Z at several roughnesses, index
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
@@ -226,19 +226,17 @@ class KeyLight:
     occludes it the residual and the keys sum to the whole environment's light."""
 
     direction: np.ndarray  # (3,) unit, camera frame, toward the light: where shadow rays go
-    irradiance: np.ndarray  # (3,) on a surface facing it
-    solid_angle: float
     diffuse: np.ndarray  # (texels, 3) irradiance / pi of this region alone, SPECULAR_OCT octahedral
 
 
-def key_lights(latlong: np.ndarray, rotation: float) -> tuple[np.ndarray, list[tuple[KeyLight, np.ndarray]]]:
+def key_lights(latlong: np.ndarray, rotation: float) -> tuple[np.ndarray, list[tuple[np.ndarray, np.ndarray]]]:
     """Split an environment into a residual map and up to KEY_MAX key lights, each with its own map.
 
     The texels holding KEY_SHARE of the power are grouped into connected regions; each region keeps
     the threshold radiance in the residual (same chroma) and the excess becomes its light. The split is
     made at full resolution, the residual being what the keys leave, so the residual's and the keys' maps
-    sum exactly to the environment. Returns the residual and (light, its map) pairs; the lights' diffuse
-    tables are filled in by the caller, which convolves every map at once.
+    sum exactly to the environment. Returns the residual and, per key, (its direction, its map); the
+    caller convolves every map at once.
     """
     from scipy.ndimage import label
 
@@ -264,17 +262,13 @@ def key_lights(latlong: np.ndarray, rotation: float) -> tuple[np.ndarray, list[t
     for r in keep:
         sel = regions == r
         share = np.where(sel, removed, 0.0).astype(np.float32)
-        excess = small * share[..., None] * omega[:, None, None]
-        weight = excess[sel].mean(axis=1)
+        weight = (power * share)[sel]  # the power the key takes from each of its texels
         if weight.sum() <= 0:  # a region exactly at the threshold has nothing to give
             continue
         key_map = latlong * share[rows][:, cols][..., None]
         residual -= key_map
         direction = rotate_y((dirs[sel] * weight[:, None]).sum(axis=0)[None], rotation)[0]
-        light = KeyLight((direction / np.linalg.norm(direction)).astype(np.float32),
-                         excess[sel].sum(axis=0).astype(np.float32), float(omega[np.nonzero(sel)[0]].sum()),
-                         np.zeros((0, 3), np.float32))
-        lights.append((light, key_map.astype(np.float32)))
+        lights.append(((direction / np.linalg.norm(direction)).astype(np.float32), key_map.astype(np.float32)))
     return residual, lights
 
 
@@ -306,8 +300,8 @@ class LightMaps:
         residual, split = key_lights(latlong, rotation)
         maps = [latlong, residual, *(key_map for _, key_map in split)]  # convolved together: one pass
         tables = resample_oct(_irradiance(np.concatenate(maps, axis=2), rotation), DIFFUSE_OCT, SPECULAR_OCT)
-        keys = [replace(light, diffuse=np.ascontiguousarray(tables[:, 6 + 3 * i:9 + 3 * i]))
-                for i, (light, _) in enumerate(split)]
+        keys = [KeyLight(direction, np.ascontiguousarray(tables[:, 6 + 3 * i:9 + 3 * i]))
+                for i, (direction, _) in enumerate(split)]
         return cls(np.ascontiguousarray(tables[:, :3]), np.concatenate(levels), rotation,
                    np.ascontiguousarray(tables[:, 3:6]), keys)
 
