@@ -54,10 +54,10 @@ class PassesModel(ShippedNetwork):
 
 
 def _network(image: Image, matte: np.ndarray | None, model: PassesModel, internal: int | None,
-             device: str | None, priors: Priors | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The normalised plate at the network's size (h, w, 3), the network's passes (h, w, 8), and those
-    passes upsampled to the plate's resolution (H, W, 8), guided by the plate and corrected by the priors
-    when given."""
+             device: str | None, priors: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray, Priors | None]:
+    """The normalised plate at the network's size (h, w, 3), the network's passes (h, w, 8), those passes
+    upsampled to the plate's resolution (H, W, 8), guided by the plate and, with ``priors``, corrected by
+    the priors, and the priors."""
     rgb = image.to(NET_COLOURSPACE).pixels[..., :3]
     h, w = rgb.shape[:2]
     if matte is not None:
@@ -80,7 +80,10 @@ def _network(image: Image, matte: np.ndarray | None, model: PassesModel, interna
         low = 0.5 * (low + mirrored * MIRROR_SIGNS)
         low[..., NORMALS] = normalize(low[..., NORMALS])
     up = guided_upsample(low, luminance(x_low), luminance(x))
-    return x_low, low, up if priors is None else fuse(up, rgb, priors)
+    if not priors:
+        return x_low, low, up, None
+    found = compute_priors(image, device)
+    return x_low, low, fuse(up, rgb, found), found
 
 
 def _passes(image: Image, up: np.ndarray, network_size: tuple[int, int], model: PassesModel,
@@ -106,8 +109,7 @@ def estimate_passes(image: Image, matte: np.ndarray | None = None, model: Passes
 
     ``matte`` (H, W) or (H, W, 1) in [0, 1] is a user's roto or matte: the network refines it."""
     model = model or PassesModel.load()
-    found = compute_priors(image, device) if priors else None
-    x_low, _, up = _network(image, matte, model, internal, device, found)
+    x_low, _, up, found = _network(image, matte, model, internal, device, priors)
     return _passes(image, up, x_low.shape[:2], model, found)
 
 
@@ -150,8 +152,7 @@ class TemporalPasses:
         self.previous_frame: int | None = None  # the frame number the state holds, when the caller gives one
 
     def __call__(self, image: Image, matte: np.ndarray | None = None, frame: int | None = None) -> PassStack:
-        found = compute_priors(image, self.device) if self.priors else None
-        x_low, low, up = _network(image, matte, self.model, self.internal, self.device, found)
+        x_low, low, up, found = _network(image, matte, self.model, self.internal, self.device, self.priors)
         self.previous_frame = frame
         if self._previous is not None and self._previous[0].shape == x_low.shape \
                 and self._previous[1].shape == up.shape:
