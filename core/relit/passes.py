@@ -171,8 +171,8 @@ class PassStack:
         short = under & ~zero & (np.abs(squared - 1) > 1e-6)  # unit normals pass through untouched
         if not (short.any() or zero.any()):
             return self, 0
-        fixed = np.where(short[..., None], n / np.sqrt(np.maximum(squared, ZERO_NORMAL ** 2))[..., None], n)
-        fixed = np.where(zero[..., None], 0, fixed).astype(np.float32)
+        fixed = np.where(short[..., None], n / np.sqrt(np.maximum(squared, ZERO_NORMAL ** 2))[..., None],
+                         n).astype(np.float32)
         if zero.any() and (under & ~zero).any():
             _, (rows, cols) = distance_transform_edt(zero | ~under, return_indices=True)
             fixed[zero] = fixed[rows[zero], cols[zero]]
