@@ -3,7 +3,7 @@ import math
 
 import numpy as np
 
-from relit.metrics import angular_error, matte_errors, psnr, scale_invariant_mse, ssim
+from relit.metrics import FAR, angular_error, gross_matte_error, matte_errors, psnr, scale_invariant_mse, ssim
 
 
 def test_psnr_and_ssim():
@@ -32,3 +32,22 @@ def test_matte_errors():
     assert matte_errors(truth, truth) == {"SAD": 0.0, "MSE": 0.0, "Grad": 0.0}
     errors = matte_errors(np.zeros_like(truth), truth)
     assert np.isclose(errors["SAD"], 50 / 1000) and np.isclose(errors["MSE"], 0.5) and errors["Grad"] > 0
+
+
+def test_gross_matte_error_counts_each_kind_apart():
+    """A 60x60 square subject in a 100x100 frame: clean, then with a 4x4 hole, a 3x3 blob away from it, and
+    a 2x5 patch of soft alpha in the far corner; each is counted in its own share of the subject's area."""
+    alpha = np.zeros((100, 100, 1), np.float32)
+    alpha[20:80, 20:80] = 1
+    assert gross_matte_error(alpha) == {"holes": 0.0, "blobs": 0.0, "far soft": 0.0, "gross": 0.0}
+    alpha[40:44, 40:44] = 0.2  # an enclosed hole (not connected to the frame's edge)
+    alpha[2:5, 2:5] = 0.7  # a detached blob, soft but >= 0.5, so a blob rather than soft alpha
+    alpha[95:97, 90:95] = 0.3  # soft alpha 15 pixels from the subject, beyond FAR of the diagonal
+    alpha[81, 30:40] = 0.3  # soft alpha beside the outline: an edge, not an error
+    area = 60 * 60 - 16 + 9
+    errors = gross_matte_error(alpha)
+    assert FAR * np.hypot(100, 100) < 15
+    assert np.isclose(errors["holes"], 16 / area) and np.isclose(errors["blobs"], 9 / area)
+    assert np.isclose(errors["far soft"], 10 / area) and np.isclose(errors["gross"], 35 / area)
+    alpha[40:44, 0:45] = 0  # opened to the left edge of the frame, the hole is background
+    assert gross_matte_error(alpha)["holes"] == 0

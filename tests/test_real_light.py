@@ -209,7 +209,7 @@ def test_the_real_subject_lands_where_the_readme_says():
 
 
 @pytest.mark.parametrize("args, message", [
-    ([], "nothing to evaluate: give a `relit stage render` folder (DATA) and/or --real-light DIR"),
+    ([], "nothing to evaluate: give a `relit stage render` folder (DATA), --real-light DIR and/or --mattes"),
     (["--real-light", "empty"], "empty: no Yale face folder here"),
     (["--real-light", "missing"], "missing: no such folder"),
 ])

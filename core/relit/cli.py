@@ -254,10 +254,12 @@ def _train(args: argparse.Namespace) -> None:
 
 
 def _eval(args: argparse.Namespace) -> None:
-    from .evaluate import evaluate, evaluate_real, evaluate_sequences, format_tables
+    from .evaluate import evaluate, evaluate_mattes, evaluate_real, evaluate_sequences, format_tables, portrait_files
     from .real_light import evaluate_real_light
-    if args.data is None and args.real_light is None:
-        raise RelitError("nothing to evaluate: give a `relit stage render` folder (DATA) and/or --real-light DIR")
+    if args.data is None and args.real_light is None and not args.mattes:
+        raise RelitError("nothing to evaluate: give a `relit stage render` folder (DATA), --real-light DIR "
+                         "and/or --mattes PHOTOS")
+    photos = portrait_files(args.mattes) if args.mattes else []
     if args.real and args.data is None:
         raise RelitError("--real is measured beside a stage folder's validation split: give DATA too")
     model = PassesModel.load(Path(args.model) if args.model else None)
@@ -277,9 +279,13 @@ def _eval(args: argparse.Namespace) -> None:
         real_light = evaluate_real_light(args.real_light,
                                          lambda image: estimate_passes(image, model=model, priors=priors))
         print(f"{args.real_light}: real light, model {model.path.name} ({model.version})" + format_tables(real_light))
+    mattes: dict[str, dict[str, dict[str, float]]] = {}
+    if photos:
+        mattes = evaluate_mattes(photos, lambda image: estimate_passes(image, model=model, priors=priors))
+        print(f"{len(photos)} portrait(s): mattes, model {model.path.name} ({model.version})" + format_tables(mattes))
     if args.json:
         with atomic_path(args.json) as tmp:
-            tmp.write_text(json.dumps({**results, **real_light}, indent=1) + "\n")
+            tmp.write_text(json.dumps({**results, **real_light, **mattes}, indent=1) + "\n")
     if args.record:
         if args.data is not None:
             entry = {"data": str(args.data), "real": args.real, "mirror_average": MIRROR_AVERAGE, "priors": priors,
@@ -291,6 +297,9 @@ def _eval(args: argparse.Namespace) -> None:
         if real_light:
             model.record("real light" + alone, {"data": str(args.real_light), "mirror_average": MIRROR_AVERAGE,
                                                 "priors": priors, "results": real_light})
+        if mattes:
+            model.record("portrait mattes" + alone, {"photos": args.mattes, "priors": priors,
+                                                     "results": mattes})
 
 
 def run_demo(out_dir: Path, config=None) -> tuple[Path, Path]:
@@ -448,6 +457,9 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--teacher", help="teacher mattes for --real (default: beside the photos)")
     s.add_argument("--real-light", help="also: relighting against real photos under known point lights (a Yale "
                    "face folder: yaleB01/, or folders of them)")
+    s.add_argument("--mattes", nargs="+", metavar="PHOTOS",
+                   help="also: gross matte errors (holes, detached blobs, far soft alpha) of these portraits "
+                   "(photos, or folders of them), which need no ground truth")
     s.add_argument("--no-priors", action="store_true", help="the network alone, without the priors' fusion")
     s.add_argument("--json", help="also write the results as JSON")
     s.add_argument("--record", action="store_true",

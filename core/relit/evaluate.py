@@ -21,9 +21,9 @@ from .camera import Camera
 from .colour import Image, resolve_config
 from .errors import RelitError
 from .estimate import PassesModel, TemporalPasses, estimate_passes
-from .io import read_image, read_matte, read_passes
+from .io import READ_FORMATS, read_image, read_matte, read_passes
 from .matting import refine_alpha
-from .metrics import angular_error, matte_errors, psnr, scale_invariant_mse, ssim
+from .metrics import angular_error, gross_matte_error, matte_errors, psnr, scale_invariant_mse, ssim
 from .passes import PassStack
 from .relight import relight
 from .shading import ShadingModel, refine
@@ -241,6 +241,40 @@ def evaluate_real(photos: str | Path, mattes: str | Path, model: PassesModel | N
             sums[(table, method, "IoU")].append(float((a & t).sum() / max((a | t).sum(), 1)))
             sums[(table, method, "MSE")].append(float(np.mean((alpha - teacher) ** 2)))
     return table_means(sums)
+
+
+GROSS_TABLE = "gross matte errors (% of the subject's area)"
+GROSS_GOAL = 0.01  # a portrait's matte is clean at or under 1% of gross errors
+
+
+def portrait_files(paths: list[str | Path]) -> list[Path]:
+    """The photos named, and the readable images in the folders named, in order."""
+    files: list[Path] = []
+    for path in map(Path, paths):
+        if path.is_dir():
+            files += sorted(p for p in path.iterdir() if p.suffix.lower() in READ_FORMATS)
+        elif path.is_file():
+            files.append(path)
+        else:
+            raise RelitError("no such photo or folder", path)
+    if not files:
+        raise RelitError("no photos (" + ", ".join(sorted(READ_FORMATS)) + ") here", paths[0])
+    return files
+
+
+def evaluate_mattes(photos: list[Path], passes: Callable[[Image], PassStack] | None = None
+                    ) -> dict[str, dict[str, dict[str, float]]]:
+    """Gross matte errors (``relit.metrics.gross_matte_error``) of real portraits, which have no ground
+    truth, per portrait in percent, and how many are clean (at or under ``GROSS_GOAL``)."""
+    passes = passes or estimate_passes
+    config = resolve_config()
+    rows: dict[str, dict[str, float]] = {}
+    for path in tqdm(photos, desc="mattes", unit="photo"):
+        errors = gross_matte_error(passes(read_image(path, config=config)).alpha)
+        rows[path.name] = {name: 100 * value for name, value in errors.items()}
+    clean = sum(row["gross"] <= 100 * GROSS_GOAL for row in rows.values())
+    return {GROSS_TABLE: rows, "portraits with clean mattes": {
+        f"at or under {100 * GROSS_GOAL:g}% gross": {"portraits": float(clean), "of": float(len(rows))}}}
 
 
 def table_means(sums: dict[tuple[str, str, str], list[float]]) -> dict[str, dict[str, dict[str, float]]]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy.ndimage import gaussian_filter
+from scipy.ndimage import binary_erosion, binary_fill_holes, distance_transform_edt, gaussian_filter, label
 
 from .vectors import dot
 
@@ -54,3 +54,25 @@ def matte_errors(a: np.ndarray, b: np.ndarray) -> dict[str, float]:
 
     return {"SAD": float(np.abs(a - b).sum() / 1000), "MSE": float(np.mean((a - b) ** 2)),
             "Grad": float(((grad(a) - grad(b)) ** 2).sum() / 1000)}
+
+
+FAR = 0.03  # soft alpha farther than this fraction of the diagonal from the 0.5 outline is gross
+
+
+def gross_matte_error(alpha: np.ndarray) -> dict[str, float]:
+    """A matte's gross errors on a photo with no ground truth, as shares of the subject's area (alpha >=
+    0.5): enclosed holes (alpha < 0.5 regions that do not reach the frame's edge), detached blobs (alpha
+    >= 0.5 regions other than the largest) and far soft alpha (0.05 < alpha < 0.95 farther than FAR of the
+    diagonal from the 0.5 outline). A portrait's matte has none of them, whatever its edges' quality."""
+    alpha = alpha.reshape(alpha.shape[:2])
+    subject = alpha >= 0.5
+    area = max(int(subject.sum()), 1)
+    holes = binary_fill_holes(subject) & ~subject
+    regions, count = label(subject)
+    sizes = np.bincount(regions.ravel())[1:]
+    blobs = subject & (regions != 1 + int(np.argmax(sizes))) if count > 1 else np.zeros_like(subject)
+    outline = subject & ~binary_erosion(subject, border_value=1)
+    far = distance_transform_edt(~outline) > FAR * np.hypot(*alpha.shape) if outline.any() else np.ones_like(subject)
+    soft = far & (alpha > 0.05) & (alpha < 0.95)
+    shares = {"holes": holes.sum() / area, "blobs": blobs.sum() / area, "far soft": soft.sum() / area}
+    return {**{k: float(v) for k, v in shares.items()}, "gross": float(sum(shares.values()))}
