@@ -1,4 +1,5 @@
-"""Training the passes network for real on rendered stage samples: resume, export, ONNX == torch."""
+"""Training the passes network for real on rendered stage samples: resume, export, ONNX == torch, and
+the priors as inputs, computed by the code that computes them on plates."""
 import json
 
 import numpy as np
@@ -8,7 +9,8 @@ torch = pytest.importorskip("torch")
 
 from relit.errors import RelitError  # noqa: E402
 from relit.models import run, session  # noqa: E402
-from relit.train.data import StageData  # noqa: E402
+from relit.priors import PRIOR_CHANNELS, compute_priors, network_input  # noqa: E402
+from relit.train.data import SLICES, StageData, _mirror_signs, sample_array  # noqa: E402
 from relit.train.loop import CHECKPOINT, TrainSettings, _retinex, export, losses, train  # noqa: E402
 from relit.train.net import PassesNet  # noqa: E402
 
@@ -16,14 +18,32 @@ from relit.train.net import PassesNet  # noqa: E402
 def test_batches_pair_lightings_of_one_person(stage):
     folder, _ = stage
     data = StageData.load(folder, "train")
-    assert data.samples.shape[1:] == (15, 64, 64) and all(len(p) == 2 for p in data.pairs)
+    assert data.samples.shape[1:] == (20, 64, 64) and all(len(p) == 2 for p in data.pairs)
     batch = data.batch(4, 32, torch.Generator().manual_seed(0))
     assert batch["image"].shape == (4, 3, 32, 32) and batch["matte"].shape == (4, 1, 32, 32)
+    assert batch["priors"].shape == (4, PRIOR_CHANNELS, 32, 32)
     n = batch["normals"]
     assert torch.allclose(n.norm(dim=1), torch.ones(1), atol=1e-3)
     # rows 0 and 1 are one person and one crop under two lightings: same geometry, different light
     assert torch.equal(batch["alpha"][0], batch["alpha"][1])
     assert not torch.equal(batch["image"][0], batch["image"][1])
+
+
+def test_samples_carry_the_priors_of_their_render(stage):
+    """The priors channels are ``network_input`` of the render's composite, as a plate's would be; a
+    mirrored crop flips the face normals' x only."""
+    from relit.io import read_passes
+    from relit.colour import Image
+    folder, manifest = stage
+    path = folder / manifest["samples"][0]["file"]
+    stack = read_passes(path)
+    expected = network_input(compute_priors(Image(stack.composite, stack.colourspace)))
+    got = sample_array(path)[SLICES["priors"]].transpose(1, 2, 0).astype(np.float32)
+    assert np.abs(got - expected).max() <= 2e-3  # float16 storage
+    flip = torch.tensor([-1.0, 1.0])
+    signs = _mirror_signs(flip, [-1, 1, 1, 1, 1])
+    assert signs.shape == (2, 5, 1, 1)
+    assert signs[:, :, 0, 0].tolist() == [[-1, 1, 1, 1, 1], [1, 1, 1, 1, 1]]
 
 
 def test_skin_pixels_weigh_more_in_the_normals_loss(stage):
@@ -55,16 +75,60 @@ def test_training_resumes_and_the_onnx_export_matches_torch(stage, tmp_path):
     assert card["steps"] == 3 and card["data"]["files"] == 4
     # the resumed run changed a setting: the card keeps how the first steps were made
     assert [(r["steps"], r["until_step"]) for r in card["earlier_training"]] == [(2, 2)]
-    net = PassesNet(tuple(card["widths"]))
+    assert list(card["inputs"]) == ["image", "matte", "priors"]
+    net = PassesNet(tuple(card["widths"]), priors=True)
     net.load_state_dict(resumed["model"])
     net.eval()
     rng = np.random.default_rng(0)
-    image = rng.random((1, 3, 48, 80), dtype=np.float32)
-    matte = rng.random((1, 1, 48, 80), dtype=np.float32)
+    inputs = {"image": rng.random((1, 3, 48, 80), dtype=np.float32),
+              "matte": rng.random((1, 1, 48, 80), dtype=np.float32),
+              "priors": rng.random((1, PRIOR_CHANNELS, 48, 80), dtype=np.float32)}
     with torch.no_grad():
-        expected = [t.numpy() for t in net(torch.from_numpy(image), torch.from_numpy(matte))]
-    got = run(session(tmp_path / "passes.onnx", "cpu"), image=image, matte=matte)
+        expected = [t.numpy() for t in net(*map(torch.from_numpy, inputs.values()))]
+    got = run(session(tmp_path / "passes.onnx", "cpu"), **inputs)
     assert max(float(np.abs(a - b).max()) for a, b in zip(got, expected)) <= 1e-4
+
+
+def test_inference_gives_a_priors_network_its_priors_mirrored_with_the_plate(stage, tmp_path, monkeypatch):
+    """A network whose card takes the priors gets them from ``estimate_passes`` (with or without the
+    fusion); with mirror averaging, a mirrored plate with mirrored priors gives the mirrored passes, which
+    fails if the priors' face normals are not flipped with the plate. A network without them keeps two
+    inputs."""
+    import relit.estimate as estimate
+    from relit.colour import Image
+    from relit.priors import Priors
+    folder, _ = stage
+    train(folder, tmp_path, TrainSettings(steps=1, batch=2, res=32))
+    export(tmp_path / CHECKPOINT, tmp_path / "passes.onnx", internal=64, version="test")
+    model = estimate.PassesModel.load(tmp_path / "passes.onnx")
+    assert model.inputs == ("image", "matte", "priors")
+    rng = np.random.default_rng(1)
+    plate = rng.random((64, 96, 3), dtype=np.float32)
+    normals = rng.normal(size=(64, 96, 3)).astype(np.float32)
+    normals /= np.linalg.norm(normals, axis=-1, keepdims=True)
+    coverage = rng.random((64, 96, 1), dtype=np.float32)
+
+    def priors_of(mirror: bool) -> Priors:
+        flip = (lambda a: a[:, ::-1].copy()) if mirror else (lambda a: a)
+        n = flip(normals) * (np.float32([-1, 1, 1]) if mirror else 1)
+        return Priors(n, np.zeros_like(coverage), flip(coverage), flip(coverage), ())
+
+    passes = {}
+    for mirror in (False, True):
+        monkeypatch.setattr(estimate, "compute_priors", lambda image, device=None, m=mirror: priors_of(m))
+        image = Image(plate[:, ::-1].copy() if mirror else plate, estimate.NET_COLOURSPACE)
+        passes[mirror] = estimate.estimate_passes(image, model=model, priors=False).normals
+    back = passes[True][:, ::-1] * np.float32([-1, 1, 1])
+    assert np.abs(back - passes[False]).max() < 1e-3
+    monkeypatch.setattr(estimate, "compute_priors", lambda image, device=None: priors_of(False))
+    zeroed = Priors(normals * 0 + np.float32([0, 0, 1]), np.zeros_like(coverage), coverage * 0, coverage * 0, ())
+    with_priors = estimate.estimate_passes(Image(plate, estimate.NET_COLOURSPACE), model=model, priors=False).normals
+    monkeypatch.setattr(estimate, "compute_priors", lambda image, device=None: zeroed)
+    assert np.abs(estimate.estimate_passes(Image(plate, estimate.NET_COLOURSPACE), model=model,
+                                           priors=False).normals - with_priors).max() > 1e-3  # the priors are read
+    train(folder, tmp_path / "plain", TrainSettings(steps=1, batch=2, res=32, priors=False))
+    card = export(tmp_path / "plain" / CHECKPOINT, tmp_path / "plain.onnx", internal=64, version="test")
+    assert list(card["inputs"]) == ["image", "matte"]
 
 
 def test_real_portraits_train_with_teacher_mattes(stage, tmp_path):
@@ -80,7 +144,11 @@ def test_real_portraits_train_with_teacher_mattes(stage, tmp_path):
         write_image(photos / f"{stem}.jpg", photo)
         write_image(mattes / f"{stem}.png", Image(np.ones((photo.height, photo.width, 1), np.float32) * 0.9, "Raw"))
     real = RealData.load(photos, mattes, size=64)
-    assert real.samples.shape == (2, 4, 64, 64) and real.files == ["a.jpg", "b.jpg"]
+    assert real.samples.shape == (2, 4 + PRIOR_CHANNELS, 64, 64) and real.files == ["a.jpg", "b.jpg"]
+    assert float(real.samples[:, 3].float().mean()) == pytest.approx(230 / 255, abs=1e-3)  # the 8-bit matte given
+    own = RealData.load(photos, size=64)  # no mattes: the person prior is the teacher
+    assert torch.equal(own.samples[:, 3], own.samples[:, 3 + PRIOR_CHANNELS])
+    assert float(own.samples[:, 3].float().mean()) < 0.8  # a person, not the whole frame
     batch = real.batch(4, 32, torch.Generator().manual_seed(1))
     assert torch.equal(batch["teacher"][0], batch["teacher"][1])  # one crop, two jitters
     assert not torch.equal(batch["image"][0], batch["image"][1])

@@ -242,11 +242,11 @@ def _train(args: argparse.Namespace) -> None:
         model = PassesModel.load(Path(args.model) if args.model else None)
         print(f"wrote {train_shading(args.data, args.out, settings, model)}")
     elif args.train_command == "passes":
-        if bool(args.real) != bool(args.teacher):
-            raise RelitError("--real and --teacher go together (real portraits and their teacher mattes)")
+        if args.teacher and not args.real:
+            raise RelitError("--teacher needs --real (the real portraits the mattes are of)")
         settings = TrainSettings(steps=args.steps, batch=args.batch, res=args.res, lr=args.lr, seed=args.seed,
                                  threads=args.threads, real=args.real, teacher=args.teacher, retinex=args.retinex,
-                                 skin=args.skin)
+                                 skin=args.skin, priors=not args.no_priors)
         print(f"wrote {train(args.data, args.out, settings)}")
     else:
         card = export(args.checkpoint, args.output, args.internal, args.version)
@@ -430,7 +430,8 @@ def parser() -> argparse.ArgumentParser:
     r = train.add_parser("passes", help="train the passes network (resumes from OUT's checkpoint)")
     _run_options(r, "a `relit stage render` folder", "checkpoint folder")
     r.add_argument("--real", help="folder of real portraits for the synthetic-to-real losses")
-    r.add_argument("--teacher", help="their teacher mattes, <stem>.png (scripts/teacher_mattes.py)")
+    r.add_argument("--teacher", help="their teacher mattes, <stem>.png (default: their person prior)")
+    r.add_argument("--no-priors", action="store_true", help="a network without the priors as inputs")
     r.add_argument("--retinex", type=float, default=1.0, help="weight of the smooth-shading prior on real crops")
     r.add_argument("--skin", type=float, default=0.0, help="extra weight of skin pixels in the normals loss")
     r = train.add_parser("shading", help="train the shading network on the passes network's output (resumes)")

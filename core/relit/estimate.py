@@ -15,7 +15,7 @@ from .layout import ALBEDO, ALPHA, MIN_ROUGHNESS, NORMALS, OUTPUTS, ROUGHNESS
 from .models import ShippedNetwork, run, session
 from .motion import displacement, estimate_motion, follow, residual_change
 from .passes import PassStack
-from .priors import Priors, compute_priors
+from .priors import PRIOR_MIRROR_SIGNS, Priors, compute_priors, network_input
 from .priors.fuse import fuse
 from .upsample import box, guided_upsample, resize
 from .vectors import length, normalize
@@ -57,7 +57,8 @@ def _network(image: Image, matte: np.ndarray | None, model: PassesModel, interna
              device: str | None, priors: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray, Priors | None]:
     """The normalised plate at the network's size (h, w, 3), the network's passes (h, w, 8), those passes
     upsampled to the plate's resolution (H, W, 8), guided by the plate and, with ``priors``, corrected by
-    the priors, and the priors."""
+    the priors, and the priors (None without ``priors``). A network whose card takes the priors as an
+    input gets them either way."""
     rgb = image.to(NET_COLOURSPACE).pixels[..., :3]
     h, w = rgb.shape[:2]
     if matte is not None:
@@ -67,22 +68,26 @@ def _network(image: Image, matte: np.ndarray | None, model: PassesModel, interna
     x = normalise(rgb)
     sh, sw = model.size(h, w, internal)
     x_low = resize(x, sh, sw)
-    prior = np.full((sh, sw, 1), NO_MATTE, np.float32) if matte is None else resize(np.clip(matte, 0, 1), sh, sw)
+    hint = np.full((sh, sw, 1), NO_MATTE, np.float32) if matte is None else resize(np.clip(matte, 0, 1), sh, sw)
+    inputs = {"image": x_low, "matte": hint}
+    found = compute_priors(image, device) if priors or "priors" in model.inputs else None
+    if found is not None and "priors" in model.inputs:
+        inputs["priors"] = resize(network_input(found), sh, sw)
     net = session(model.path, device)
 
-    def infer(plate: np.ndarray, hint: np.ndarray) -> np.ndarray:
-        outputs = run(net, image=plate.transpose(2, 0, 1)[None], matte=hint.transpose(2, 0, 1)[None])
+    def infer(arrays: dict[str, np.ndarray]) -> np.ndarray:
+        outputs = run(net, **{name: a.transpose(2, 0, 1)[None] for name, a in arrays.items()})
         return np.concatenate([o[0].transpose(1, 2, 0) for o in outputs], -1)
 
-    low = infer(x_low, prior)
+    low = infer(inputs)
     if MIRROR_AVERAGE:  # the mirrored plate's passes, mirrored back (normals' x flips with them)
-        mirrored = infer(np.ascontiguousarray(x_low[:, ::-1]), np.ascontiguousarray(prior[:, ::-1]))[:, ::-1]
+        signs = {"priors": PRIOR_MIRROR_SIGNS}
+        mirrored = infer({k: a[:, ::-1] * signs.get(k, 1) for k, a in inputs.items()})[:, ::-1]
         low = 0.5 * (low + mirrored * MIRROR_SIGNS)
         low[..., NORMALS] = normalize(low[..., NORMALS])
     up = guided_upsample(low, luminance(x_low), luminance(x))
     if not priors:
         return x_low, low, up, None
-    found = compute_priors(image, device)
     return x_low, low, fuse(up, rgb, found), found
 
 

@@ -33,6 +33,7 @@ class ShippedNetwork:
     path: Path
     internal: int  # short side of the network's input, pixels
     version: str
+    inputs: tuple[str, ...] = ()  # the card's input names, in order
     DEFAULT: ClassVar[str] = ""  # the shipped file's name in relit/weights
     MULTIPLE: ClassVar[int] = 1  # input sizes must be multiples of this (2 to the number of poolings)
     OUTPUTS: ClassVar[dict[str, int] | None] = None  # the output channels inference reads; the card must say so
@@ -71,7 +72,7 @@ def _card(cls: type[Card], path: str) -> Card:
     if cls.OUTPUTS is not None and list(info.get("outputs", {}).items()) != list(cls.OUTPUTS.items()):
         raise RelitError(f"the card's outputs {info.get('outputs')} are not the layout this relit reads "
                          f"({cls.OUTPUTS}); a network with other outputs needs inference of its own", card)
-    return cls(Path(path), int(info["internal"]), str(info.get("version", "?")))
+    return cls(Path(path), int(info["internal"]), str(info.get("version", "?")), tuple(info.get("inputs", {})))
 
 
 def providers(prefer: str | None = None) -> list[str]:

@@ -27,6 +27,16 @@ class Priors:
     faces: tuple[Face, ...]
 
 
+PRIOR_CHANNELS = 5  # what a passes network that takes the priors sees: face normals (3), face, person
+PRIOR_MIRROR_SIGNS = np.float32([-1, 1, 1, 1, 1])  # a mirrored plate's face normals point the other way in x
+
+
+def network_input(priors: Priors) -> np.ndarray:
+    """(H, W, PRIOR_CHANNELS) the priors as a passes network takes them, made by this one function for
+    training samples and for plates."""
+    return np.concatenate([priors.face_normals, priors.face, priors.person], -1).astype(np.float32)
+
+
 def display_rgb(image: Image) -> np.ndarray:
     """The plate as the real-trained models saw photos in training: sRGB-encoded, in [0, 1]."""
     return np.clip(image.to(srgb_space(image.config)).pixels[..., :3], 0, 1)

@@ -1,7 +1,9 @@
 """Training batches. Virtual light stage samples: the same person under two lightings per pair (Lumos's
-lighting-consistency loss), random crop/zoom/flip, illuminant and noise jitter, and a degraded copy
-of the true matte as the optional user-matte input. Real portraits (synthetic-to-real): each crop
-twice under different jitter, with a teacher's matte (scripts/teacher_mattes.py) and no other label."""
+lighting-consistency loss), random crop/zoom/flip, a camera after the render (illuminant, tone curve,
+blur, noise, greyscale), a degraded copy of the true matte as the optional user-matte input, and the
+priors (``relit.priors``) computed on the render as on any plate. Real portraits (synthetic-to-real):
+each crop twice under different jitter, with a teacher's matte (the person prior, or
+scripts/teacher_mattes.py's) and no other label."""
 from __future__ import annotations
 
 import json
@@ -17,29 +19,36 @@ from tqdm import tqdm
 from ..colour import Image
 from ..errors import RelitError
 from ..estimate import NET_COLOURSPACE, NO_MATTE, mean_luminance, normalise
-from ..io import read_image, read_matte, read_passes
+from ..io import READ_FORMATS, read_image, read_matte, read_passes
+from ..priors import PRIOR_CHANNELS, PRIOR_MIRROR_SIGNS, compute_priors, network_input
 from ..stage.sample import skin_mask
 from ..upsample import resize
 
 # channels of a stacked sample: input (3), alpha (1), normals (3), albedo (3), roughness (1), the
 # person alone (3: premultiplied, on the input's scale) for putting them over another background, and
-# where the skin is (1: the evaluation's ``skin_mask``)
+# where the skin is (1: the evaluation's ``skin_mask``), and the priors (``relit.priors.network_input``)
 SLICES = {"image": slice(0, 3), "alpha": slice(3, 4), "normals": slice(4, 7), "albedo": slice(7, 10),
-          "roughness": slice(10, 11), "person": slice(11, 14), "skin": slice(14, 15)}
+          "roughness": slice(10, 11), "person": slice(11, 14), "skin": slice(14, 15),
+          "priors": slice(15, 15 + PRIOR_CHANNELS)}
+REAL_SLICES = {"image": slice(0, 3), "teacher": slice(3, 4), "priors": slice(4, 4 + PRIOR_CHANNELS)}
 NEW_BACKGROUND = 0.5  # share of stage samples put over a procedural background instead of their HDRI's view
+BLURRED = 0.25  # share of samples softened by up to a 3x3 box
+GREYSCALE = 0.15  # share of samples turned grey
 
 
 def sample_array(path: Path) -> np.ndarray:
-    """(15, H, W) float16: the normalised composite (what a photo would show), the true passes, the
-    premultiplied person on the same scale, in log form like the input, and the skin mask."""
+    """(20, H, W) float16: the normalised composite (what a photo would show), the true passes, the
+    premultiplied person on the same scale, in log form like the input, the skin mask and the priors
+    of the composite."""
     stack = read_passes(path)
     stack.require("composite", "alpha", "normals", "albedo", "roughness", "relit")
     composite, albedo, relit = (Image(p, stack.colourspace).to(NET_COLOURSPACE).pixels
                                 for p in (stack.composite, stack.albedo, stack.relit))
     person = np.log1p(np.maximum(relit * stack.alpha, 0) / mean_luminance(composite))
     skin = skin_mask(stack)[..., None].astype(np.float32)
-    arr = np.concatenate([normalise(composite), stack.alpha, stack.normals, albedo, stack.roughness, person, skin],
-                         -1)
+    priors = network_input(compute_priors(Image(stack.composite, stack.colourspace)))
+    arr = np.concatenate([normalise(composite), stack.alpha, stack.normals, albedo, stack.roughness, person, skin,
+                          priors], -1)
     return arr.transpose(2, 0, 1).astype(np.float16)
 
 
@@ -57,7 +66,7 @@ def manifest_entries(folder: Path, split: str, limit: int | None = None) -> list
 
 @dataclass
 class StageData:
-    samples: torch.Tensor  # (N, 15, H, W) float16: sample_array's
+    samples: torch.Tensor  # (N, 20, H, W) float16: sample_array's
     pairs: list[list[int]]  # per identity, the sample indices of its lightings
     files: list[str]
 
@@ -83,8 +92,8 @@ class StageData:
             crops += [torch.rand(4, generator=generator)] * 2  # both lightings share the crop
         x, flip = _crop(self.samples[index].float(), torch.stack(crops), res)
         out = {k: x[:, s] for k, s in SLICES.items()}
-        out["normals"] = F.normalize(out["normals"] * torch.stack([flip, torch.ones_like(flip),
-                                                                    torch.ones_like(flip)], 1)[:, :, None, None], dim=1)
+        out["normals"] = F.normalize(out["normals"] * _mirror_signs(flip, [-1, 1, 1]), dim=1)
+        out["priors"] = out["priors"] * _mirror_signs(flip, PRIOR_MIRROR_SIGNS)
         out["image"] = _jitter(_new_background(out["image"], out.pop("person"), out["alpha"], generator), generator)
         out["matte"] = _matte_prior(out["alpha"], generator)
         return out
@@ -92,34 +101,51 @@ class StageData:
 
 @dataclass
 class RealData:
-    """Real portraits (normalised linear Rec.709) and their teacher mattes, (N, 4, S, S) float16."""
+    """Real portraits (normalised linear Rec.709), their teacher mattes and priors, (N, 4 + PRIOR_CHANNELS,
+    S, S) float16 in REAL_SLICES' order."""
 
     samples: torch.Tensor
     files: list[str]
 
     @classmethod
-    def load(cls, photos: str | Path, mattes: str | Path, size: int = 256) -> "RealData":
-        """Every matte in ``mattes`` (<stem>.png) with its photo in ``photos`` (<stem>.jpg or .png)."""
+    def load(cls, photos: str | Path, mattes: str | Path | None = None, size: int = 256) -> "RealData":
+        """The photos in ``photos`` with, as teacher, their matte in ``mattes`` (<stem>.png; only the photos
+        that have one), or without ``mattes`` their person prior (MediaPipe's selfie segmentation, which
+        scripts/teacher_mattes.py runs through MediaPipe itself)."""
         arrays, files = [], []
-        for matte_path in sorted(Path(mattes).glob("*.png")):
-            photo_path = next(iter(sorted(Path(photos).glob(matte_path.stem + ".*"))), None)
-            if photo_path is None:
-                raise RelitError(f"no photo for teacher matte {matte_path.name}", photos)
-            rgb = read_image(photo_path).to(NET_COLOURSPACE).pixels[..., :3]
-            x = np.concatenate([normalise(resize(rgb, size, size)), resize(read_matte(matte_path), size, size)], -1)
+        for photo_path in sorted(p for p in Path(photos).iterdir() if p.suffix.lower() in READ_FORMATS):
+            matte_path = Path(mattes) / f"{photo_path.stem}.png" if mattes else None
+            if matte_path is not None and not matte_path.is_file():
+                continue
+            image = read_image(photo_path)
+            priors = compute_priors(image)
+            teacher = read_matte(matte_path) if matte_path is not None else priors.person
+            rgb = image.to(NET_COLOURSPACE).pixels[..., :3]
+            x = np.concatenate([normalise(resize(rgb, size, size)), resize(teacher, size, size),
+                                resize(network_input(priors), size, size)], -1)
             arrays.append(x.transpose(2, 0, 1).astype(np.float16))
             files.append(photo_path.name)
         if not arrays:
-            raise RelitError("no teacher mattes (*.png) here: run scripts/teacher_mattes.py", mattes)
+            raise RelitError("no photos with teacher mattes (<stem>.png) here", mattes or photos)
         return cls(torch.from_numpy(np.stack(arrays)), files)
 
     def batch(self, size: int, res: int, generator: torch.Generator) -> dict[str, torch.Tensor]:
         """``size`` crops (an even number): rows 2k and 2k+1 are one crop under two jitters."""
         index = torch.randint(len(self.files), (max(1, size // 2),), generator=generator).repeat_interleave(2)
         crops = torch.rand(len(index) // 2, 4, generator=generator).repeat_interleave(2, 0)
-        x, _ = _crop(self.samples[index].float(), crops, res)
-        teacher = x[:, 3:4]
-        return {"image": _jitter(x[:, :3], generator), "teacher": teacher, "matte": _matte_prior(teacher, generator)}
+        x, flip = _crop(self.samples[index].float(), crops, res)
+        out = {k: x[:, s] for k, s in REAL_SLICES.items()}
+        out["priors"] = out["priors"] * _mirror_signs(flip, PRIOR_MIRROR_SIGNS)
+        out["image"] = _jitter(out["image"], generator)
+        out["matte"] = _matte_prior(out["teacher"], generator)
+        return out
+
+
+def _mirror_signs(flip: torch.Tensor, signs: list[float] | np.ndarray) -> torch.Tensor:
+    """(N, C, 1, 1): ``signs`` (the channels that change sign in a mirror image) where ``flip`` (N,) is -1,
+    else 1."""
+    signs = torch.as_tensor(np.asarray(signs, np.float32))
+    return torch.where(flip[:, None] < 0, signs[None], torch.ones_like(signs)[None])[:, :, None, None]
 
 
 def _crop(x: torch.Tensor, c: torch.Tensor, res: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -155,8 +181,9 @@ def _new_background(image: torch.Tensor, person: torch.Tensor, alpha: torch.Tens
 
 
 def _jitter(image: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-    """Another illuminant colour, a camera's tone curve (contrast and a highlight shoulder, as in
-    photos linearised from JPEG) and sensor noise, applied in linear light."""
+    """A camera after the render, in linear light: another illuminant colour, a tone curve (contrast and
+    a highlight shoulder, as in photos linearised from JPEG), a soft lens or focus (a BLURRED share),
+    sensor noise, and a greyscale print (a GREYSCALE share: archive and black-and-white plates)."""
     n = image.shape[0]
     linear = torch.expm1(image)
     gain = torch.exp(0.15 * torch.randn(n, 3, 1, 1, generator=generator))
@@ -165,8 +192,13 @@ def _jitter(image: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     white = 2 + 18 * torch.rand(n, 1, 1, 1, generator=generator)
     linear = linear.clamp(min=0) ** gamma
     linear = torch.where(torch.rand(n, 1, 1, 1, generator=generator) < 0.5, linear / (1 + linear / white), linear)
+    soft = (torch.rand(n, 1, 1, 1, generator=generator) < BLURRED).float() * torch.rand(n, 1, 1, 1, generator=generator)
+    linear = linear + soft * (F.avg_pool2d(linear, 3, 1, 1, count_include_pad=False) - linear)
     noise = 0.02 * torch.rand(n, 1, 1, 1, generator=generator)
     linear = linear + noise * torch.sqrt(linear.clamp(min=0) + 1e-3) * torch.randn(linear.shape, generator=generator)
+    grey = (torch.rand(n, 1, 1, 1, generator=generator) < GREYSCALE).float()
+    luma = (linear * torch.tensor([0.2126, 0.7152, 0.0722]).view(1, 3, 1, 1)).sum(1, keepdim=True)
+    linear = linear + grey * (luma - linear)
     return torch.log1p(linear.clamp(min=0))
 
 

@@ -25,6 +25,7 @@ from tqdm import tqdm
 from ..errors import RelitError
 from ..io import atomic_path
 from ..layout import OUTPUTS
+from ..priors import PRIOR_CHANNELS
 from .data import RealData, StageData
 from .net import WIDTHS, PassesNet
 
@@ -51,10 +52,11 @@ class RunSettings:
 @dataclass
 class TrainSettings(RunSettings):
     real: str | None = None  # folder of real portraits
-    teacher: str | None = None  # folder of their teacher mattes (<stem>.png)
+    teacher: str | None = None  # folder of their teacher mattes (<stem>.png); default: their person prior
     real_batch: int = 4  # real crops per step (pairs of jitters)
     retinex: float = 1.0  # weight of the Retinex prior on real crops (0 in the shipped 0.2's first 2500 steps)
     skin: float = 0.0  # extra weight of skin pixels in the normals loss (faces are what a relight is judged by)
+    priors: bool = True  # the network takes relit.priors' passes as inputs
 
 
 def _gradient(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -167,7 +169,7 @@ def train(data_dir: str | Path, out_dir: str | Path, settings: TrainSettings) ->
     if settings.threads:
         torch.set_num_threads(settings.threads)
     torch.manual_seed(settings.seed)
-    net = PassesNet()
+    net = PassesNet(priors=settings.priors)
     opt = torch.optim.Adam(net.parameters(), lr=settings.lr)
     gen = torch.Generator().manual_seed(settings.seed)
     ckpt_path = out_dir / CHECKPOINT
@@ -197,11 +199,12 @@ def train(data_dir: str | Path, out_dir: str | Path, settings: TrainSettings) ->
 
     def step_terms() -> dict[str, torch.Tensor]:
         batch = data.batch(settings.batch, settings.res, gen)
-        images, mattes = batch["image"], batch["matte"]
+        inputs = ["image", "matte"] + ["priors"] * settings.priors
         if real is not None:  # one forward pass for both, so batch norm sees them together
             real_batch = real.batch(settings.real_batch, settings.res, gen)
-            images, mattes = torch.cat([images, real_batch["image"]]), torch.cat([mattes, real_batch["matte"]])
-        pred = net(images, mattes)
+            pred = net(*(torch.cat([batch[k], real_batch[k]]) for k in inputs))
+        else:
+            pred = net(*(batch[k] for k in inputs))
         n = len(batch["image"])
         terms = losses(tuple(p[:n] for p in pred), batch, settings.skin)
         if real is not None:
@@ -234,19 +237,23 @@ def export(checkpoint: str | Path, output: str | Path, internal: int, version: s
     return card
 
 
+INPUTS = {"image": "relit.estimate.normalise(linear Rec.709)", "matte": "user matte in [0, 1], or 0.5 for none",
+          "priors": "relit.priors.network_input: face-mesh normals (3), face coverage, person probability"}
+
+
 def _export_passes(state: dict, output: Path, internal: int, version: str) -> dict:
-    net = PassesNet(tuple(state["widths"]))
+    priors = state["settings"].get("priors", False)
+    net = PassesNet(tuple(state["widths"]), priors)
     net.load_state_dict(state["model"])
     net.eval()
-    example = (torch.zeros(1, 3, 64, 64), torch.full((1, 1, 64, 64), 0.5))
-    axes = {"image": {2: "height", 3: "width"}, "matte": {2: "height", 3: "width"}}
-    axes.update({name: {2: "height", 3: "width"} for name in OUTPUTS})
+    inputs = {k: v for k, v in INPUTS.items() if k != "priors" or priors}
+    example = (torch.zeros(1, 3, 64, 64), torch.full((1, 1, 64, 64), 0.5), torch.zeros(1, PRIOR_CHANNELS, 64, 64))
+    axes = {name: {2: "height", 3: "width"} for name in [*inputs, *OUTPUTS]}
     with atomic_path(output) as tmp, warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation notice
-        torch.onnx.export(net, example, str(tmp), input_names=["image", "matte"], output_names=list(OUTPUTS),
-                          dynamic_axes=axes, opset_version=17, dynamo=False)
-    return {"version": version, "internal": internal, "inputs": {"image": "relit.estimate.normalise(linear Rec.709)",
-                                                                 "matte": "user matte in [0, 1], or 0.5 for none"},
+        torch.onnx.export(net, example[:len(inputs)], str(tmp), input_names=list(inputs),
+                          output_names=list(OUTPUTS), dynamic_axes=axes, opset_version=17, dynamo=False)
+    return {"version": version, "internal": internal, "inputs": inputs,
             "outputs": {k: n for k, n in OUTPUTS.items()}, "widths": state["widths"], "steps": state["step"],
             "training": state["settings"], "earlier_training": state.get("earlier", []), "data": state["data"],
             "final_losses": {k: round(v, 5) for k, v in (state["history"][-1] if state["history"] else {}).items()},

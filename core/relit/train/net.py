@@ -13,6 +13,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from ..layout import MIN_ROUGHNESS, OUTPUTS
+from ..priors import PRIOR_CHANNELS
 
 WIDTHS = (24, 32, 48, 64, 96)
 SHADING_WIDTHS = (16, 24, 32, 48)
@@ -48,13 +49,15 @@ class UNet(nn.Module):
 
 class PassesNet(UNet):
     """image (N, 3, H, W) normalised by ``relit.estimate.normalise``, matte prior (N, 1, H, W) in [0, 1]
-    (0.5 everywhere when the user has none); H and W multiples of 16."""
+    (0.5 everywhere when the user has none) and, if it takes them, the priors (N, PRIOR_CHANNELS, H, W)
+    of ``relit.priors.network_input``; H and W multiples of 16."""
 
-    def __init__(self, widths: tuple[int, ...] = WIDTHS) -> None:
-        super().__init__(4, widths, sum(OUTPUTS.values()))
+    def __init__(self, widths: tuple[int, ...] = WIDTHS, priors: bool = False) -> None:
+        super().__init__(4 + PRIOR_CHANNELS * priors, widths, sum(OUTPUTS.values()))
+        self.takes_priors = priors
 
-    def forward(self, image: torch.Tensor, matte: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        alpha, normals, albedo, rough = torch.split(self.features(torch.cat([image, matte], 1)),
+    def forward(self, image: torch.Tensor, matte: torch.Tensor, *priors: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        alpha, normals, albedo, rough = torch.split(self.features(torch.cat([image, matte, *priors], 1)),
                                                     list(OUTPUTS.values()), 1)
         normals = F.normalize(torch.cat([normals[:, :2], F.softplus(normals[:, 2:]) + 1e-3], 1), dim=1)
         return (torch.sigmoid(alpha), normals, torch.sigmoid(albedo),
