@@ -32,8 +32,8 @@ def test_batches_pair_lightings_of_one_person(stage):
 def test_samples_carry_the_priors_of_their_render(stage):
     """The priors channels are ``network_input`` of the render's composite, as a plate's would be; a
     mirrored crop flips the face normals' x only."""
-    from relit.io import read_passes
     from relit.colour import Image
+    from relit.io import read_passes
     folder, manifest = stage
     path = folder / manifest["samples"][0]["file"]
     stack = read_passes(path)
