@@ -10,7 +10,7 @@ torch = pytest.importorskip("torch")
 from relit.errors import RelitError  # noqa: E402
 from relit.models import run, session  # noqa: E402
 from relit.priors import PRIOR_CHANNELS, compute_priors, network_input  # noqa: E402
-from relit.train.data import SLICES, StageData, _mirror_signs, sample_array  # noqa: E402
+from relit.train.data import SLICES, StageData, _beside, _mirror_signs, sample_array  # noqa: E402
 from relit.train.loop import CHECKPOINT, TrainSettings, _retinex, export, losses, train  # noqa: E402
 from relit.train.net import PassesNet  # noqa: E402
 
@@ -44,6 +44,21 @@ def test_samples_carry_the_priors_of_their_render(stage):
     signs = _mirror_signs(flip, [-1, 1, 1, 1, 1])
     assert signs.shape == (2, 5, 1, 1)
     assert signs[:, :, 0, 0].tolist() == [[-1, 1, 1, 1, 1], [1, 1, 1, 1, 1]]
+
+
+def test_a_person_behind_stands_to_one_side():
+    """``_beside``: the other person is moved sideways (its centre by 20-90% of the frame) and sized
+    0.7-1.25x; a person left in place (a copy behind the subject) would teach nothing."""
+    alpha = torch.zeros(64, 1, 64, 64)
+    alpha[..., 16:48, 24:40] = 1  # a 32x16 person in the middle
+    person = alpha.repeat(1, 3, 1, 1) * 0.5
+    moved, moved_alpha = _beside(person, alpha, torch.Generator().manual_seed(0))
+    columns = torch.arange(64.0)
+    centre = (moved_alpha.sum(2)[:, 0] * columns).sum(1) / moved_alpha.sum((1, 2, 3)).clamp(min=1e-6)
+    inside = moved_alpha.sum((1, 2, 3)) > 1  # in frame at all
+    shift = (centre[inside] - 31.5).abs() / 64
+    assert inside.sum() >= 32 and shift.min() > 0.2  # the part in frame: at least a fifth of the width aside
+    assert torch.allclose(moved, moved_alpha.repeat(1, 3, 1, 1) * 0.5, atol=1e-5)  # colour moves with alpha
 
 
 def test_skin_pixels_weigh_more_in_the_normals_loss(stage):

@@ -32,6 +32,7 @@ SLICES = {"image": slice(0, 3), "alpha": slice(3, 4), "normals": slice(4, 7), "a
           "priors": slice(15, 15 + PRIOR_CHANNELS)}
 REAL_SLICES = {"image": slice(0, 3), "teacher": slice(3, 4), "priors": slice(4, 4 + PRIOR_CHANNELS)}
 NEW_BACKGROUND = 0.5  # share of stage samples put over a procedural background instead of their HDRI's view
+OTHER_PERSON = 0.4  # share of those with another person behind, to one side (a crowd, a two-shot)
 BLURRED = 0.25  # share of samples softened by up to a 3x3 box
 GREYSCALE = 0.15  # share of samples turned grey
 
@@ -165,7 +166,8 @@ def _crop(x: torch.Tensor, c: torch.Tensor, res: int) -> tuple[torch.Tensor, tor
 def _new_background(image: torch.Tensor, person: torch.Tensor, alpha: torch.Tensor,
                     generator: torch.Generator) -> torch.Tensor:
     """Some samples get a procedural background (smooth colour fields with hard-edged blocks, like walls
-    and windows behind real sitters) in place of their blurred HDRI, renormalised like a photo."""
+    and windows behind real sitters) in place of their blurred HDRI, renormalised like a photo; a share
+    of those have another person of the batch standing behind, to one side, out of focus."""
     n, _, h, w = image.shape
     field = F.interpolate(torch.rand(n, 3, 4, 4, generator=generator), size=(h, w), mode="bicubic",
                           align_corners=False)
@@ -173,11 +175,32 @@ def _new_background(image: torch.Tensor, person: torch.Tensor, alpha: torch.Tens
     mix = torch.rand(n, 1, 1, 1, generator=generator)
     level = torch.exp(torch.randn(n, 1, 1, 1, generator=generator) * 0.7)
     background = level * (mix * field + (1 - mix) * blocks).clamp(min=0.01)
+    other, other_alpha = _beside(torch.expm1(person).roll(2, 0) * level, alpha.roll(2, 0), generator)
+    behind = (torch.rand(n, 1, 1, 1, generator=generator) < OTHER_PERSON).float() * other_alpha
+    background = background + behind * (other / other_alpha.clamp(min=1e-3) - background)
     linear = torch.expm1(person) + (1 - alpha) * background
     luma = (linear * torch.tensor([0.2126, 0.7152, 0.0722]).view(1, 3, 1, 1)).sum(1, keepdim=True)
     replaced = torch.log1p(linear / luma.mean((2, 3), keepdim=True).clamp(min=1e-6))
     use = (torch.rand(n, 1, 1, 1, generator=generator) < NEW_BACKGROUND).float()
     return use * replaced + (1 - use) * image
+
+
+def _beside(person: torch.Tensor, alpha: torch.Tensor, generator: torch.Generator
+            ) -> tuple[torch.Tensor, torch.Tensor]:
+    """A premultiplied person and its matte moved to one side (its centre by 20-90% of the frame's
+    width), sized 0.7-1.25 times, and softened like a background out of focus."""
+    n = len(alpha)
+    scale = 0.8 + 0.6 * torch.rand(n, generator=generator)
+    side = torch.where(torch.rand(n, generator=generator) < 0.5, -1.0, 1.0)
+    theta = torch.zeros(n, 2, 3)
+    theta[:, 0, 0], theta[:, 1, 1] = scale, scale
+    theta[:, 0, 2] = side * (0.6 + 0.8 * torch.rand(n, generator=generator))
+    theta[:, 1, 2] = -0.3 * torch.rand(n, generator=generator)
+    x = torch.cat([person, alpha], 1)
+    grid = F.affine_grid(theta, list(x.shape), align_corners=False)
+    moved = F.avg_pool2d(F.grid_sample(x, grid, padding_mode="zeros", align_corners=False), 5, 1, 2,
+                         count_include_pad=False)
+    return moved[:, :3], moved[:, 3:]
 
 
 def _jitter(image: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
