@@ -28,7 +28,7 @@ from relit.colour import Image  # noqa: E402
 from relit.estimate import MIRROR_AVERAGE, PassesModel, TemporalPasses, estimate_passes  # noqa: E402
 from relit.io import read_image  # noqa: E402
 from relit.models import providers, run, session  # noqa: E402
-from relit.priors import compute_priors  # noqa: E402
+from relit.priors import PRIOR_CHANNELS, compute_priors  # noqa: E402
 from relit.upsample import resize  # noqa: E402
 
 W, H = 1920, 1080
@@ -48,9 +48,9 @@ def main() -> None:
         alone = best_of(lambda: estimate_passes(plate, model=model, device=device, priors=False), 3)
         priors = best_of(lambda: compute_priors(plate, device), 3)
         net = session(model.path, device)
-        x = np.zeros((1, 3, sh, sw), np.float32)
-        m = np.full((1, 1, sh, sw), 0.5, np.float32)
-        network = best_of(lambda: run(net, image=x, matte=m), 5)
+        inputs = {"image": np.zeros((1, 3, sh, sw), np.float32), "matte": np.full((1, 1, sh, sw), 0.5, np.float32),
+                  "priors": np.zeros((1, PRIOR_CHANNELS, sh, sw), np.float32)}
+        network = best_of(lambda: run(net, **{k: inputs[k] for k in model.inputs}), 5)
         print(f"{device}: full pass stack {total * 1000:.0f} ms per frame (network {network * 1000:.0f} ms x {runs}, "
               f"priors {priors * 1000:.0f} ms, the rest {(total - runs * network - priors) * 1000:.0f} ms); without "
               f"the priors {alone * 1000:.0f} ms; baseline passes {baseline * 1000:.0f} ms "

@@ -141,9 +141,10 @@ def test_inference_gives_a_priors_network_its_priors_mirrored_with_the_plate(sta
     monkeypatch.setattr(estimate, "compute_priors", lambda image, device=None: zeroed)
     assert np.abs(estimate.estimate_passes(Image(plate, estimate.NET_COLOURSPACE), model=model,
                                            priors=False).normals - with_priors).max() > 1e-3  # the priors are read
-    train(folder, tmp_path / "plain", TrainSettings(steps=1, batch=2, res=32, priors=False))
+    train(folder, tmp_path / "plain", TrainSettings(steps=1, batch=2, res=32, priors=False, widths=(8, 8, 8, 8, 8)))
     card = export(tmp_path / "plain" / CHECKPOINT, tmp_path / "plain.onnx", internal=64, version="test")
-    assert list(card["inputs"]) == ["image", "matte"]
+    assert list(card["inputs"]) == ["image", "matte"] and card["widths"] == [8] * 5
+    assert estimate.PassesModel.load(tmp_path / "plain.onnx").inputs == ("image", "matte")
 
 
 def test_real_portraits_train_with_teacher_mattes(stage, tmp_path):

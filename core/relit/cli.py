@@ -246,7 +246,8 @@ def _train(args: argparse.Namespace) -> None:
             raise RelitError("--teacher needs --real (the real portraits the mattes are of)")
         settings = TrainSettings(steps=args.steps, batch=args.batch, res=args.res, lr=args.lr, seed=args.seed,
                                  threads=args.threads, real=args.real, teacher=args.teacher, retinex=args.retinex,
-                                 skin=args.skin, priors=not args.no_priors)
+                                 skin=args.skin, priors=not args.no_priors,
+                                 **({"widths": args.widths} if args.widths else {}))
         print(f"wrote {train(args.data, args.out, settings)}")
     else:
         card = export(args.checkpoint, args.output, args.internal, args.version)
@@ -432,6 +433,8 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--real", help="folder of real portraits for the synthetic-to-real losses")
     r.add_argument("--teacher", help="their teacher mattes, <stem>.png (default: their person prior)")
     r.add_argument("--no-priors", action="store_true", help="a network without the priors as inputs")
+    r.add_argument("--widths", type=lambda text: tuple(int(w) for w in text.split(",")),
+                   help="the U-Net's channels per level, comma-separated (default: relit.train.net.WIDTHS)")
     r.add_argument("--retinex", type=float, default=1.0, help="weight of the smooth-shading prior on real crops")
     r.add_argument("--skin", type=float, default=0.0, help="extra weight of skin pixels in the normals loss")
     r = train.add_parser("shading", help="train the shading network on the passes network's output (resumes)")

@@ -57,6 +57,7 @@ class TrainSettings(RunSettings):
     retinex: float = 1.0  # weight of the Retinex prior on real crops (0 in the shipped 0.2's first 2500 steps)
     skin: float = 0.0  # extra weight of skin pixels in the normals loss (faces are what a relight is judged by)
     priors: bool = True  # the network takes relit.priors' passes as inputs
+    widths: tuple[int, ...] = WIDTHS  # the U-Net's channels per level
 
 
 def _gradient(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -169,15 +170,15 @@ def train(data_dir: str | Path, out_dir: str | Path, settings: TrainSettings) ->
     if settings.threads:
         torch.set_num_threads(settings.threads)
     torch.manual_seed(settings.seed)
-    net = PassesNet(priors=settings.priors)
+    net = PassesNet(settings.widths, settings.priors)
     opt = torch.optim.Adam(net.parameters(), lr=settings.lr)
     gen = torch.Generator().manual_seed(settings.seed)
     ckpt_path = out_dir / CHECKPOINT
     step, history, earlier = 0, [], []  # earlier: the settings of previous runs that differ, with their last step
     if ckpt_path.is_file():
         state = load_checkpoint(ckpt_path)
-        if state["widths"] != list(WIDTHS):
-            raise RelitError(f"checkpoint was trained with widths {state['widths']}, this relit has {list(WIDTHS)}",
+        if state["widths"] != list(settings.widths):
+            raise RelitError(f"checkpoint was trained with widths {state['widths']}, not {list(settings.widths)}",
                              ckpt_path)
         net.load_state_dict(state["model"])
         opt.load_state_dict(state["optimizer"])
@@ -192,7 +193,7 @@ def train(data_dir: str | Path, out_dir: str | Path, settings: TrainSettings) ->
     def checkpoint(step: int) -> None:
         save_checkpoint(ckpt_path, {
             "model": net.state_dict(), "optimizer": opt.state_dict(), "generator": gen.get_state(), "step": step,
-            "history": history, "widths": list(WIDTHS), "settings": asdict(settings), "earlier": earlier,
+            "history": history, "widths": list(settings.widths), "settings": asdict(settings), "earlier": earlier,
             "data": {"folder": str(data_dir), "files": len(data.files), "identities": len(data.pairs),
                      "stage_seed": manifest["seed"], "resolution": manifest["resolution"],
                      "spp": manifest["spp"], "real": real.files if real else []}})
