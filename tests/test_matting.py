@@ -40,7 +40,8 @@ def test_refinement_recovers_a_soft_edge_from_a_rough_matte():
     refined = refine_alpha(plate, rough)
     assert refined.shape == truth.shape and refined.dtype == np.float32
     before, after = matte_errors(rough, truth), matte_errors(refined, truth)
-    assert after["SAD"] < 0.5 * before["SAD"] and after["Grad"] < before["Grad"]
+    # measured: SAD 0.29x and gradient error 0.14x the rough matte's
+    assert after["SAD"] < 0.35 * before["SAD"] and after["Grad"] < 0.2 * before["Grad"]
 
 
 def test_refinement_above_its_resolution_is_upsampled_and_nothing_to_solve_is_kept(monkeypatch):
@@ -50,7 +51,9 @@ def test_refinement_above_its_resolution_is_upsampled_and_nothing_to_solve_is_ke
     rough = np.clip(gaussian_filter(truth[..., 0], 4) * 1.2 - 0.1, 0, 1)[..., None]
     refined = refine_alpha(plate, rough)
     assert refined.shape == truth.shape
-    assert matte_errors(refined, truth)["SAD"] < matte_errors(rough, truth)["SAD"]
+    before, after = matte_errors(rough, truth), matte_errors(refined, truth)
+    # solved at half size, the edge is upsampled: measured SAD 0.90x and gradient error 0.50x the rough matte's
+    assert after["SAD"] < 0.95 * before["SAD"] and after["Grad"] < 0.6 * before["Grad"]
     solid = np.ones_like(truth)
     assert refine_alpha(plate, solid) is solid  # no background known: nothing to solve from
 
@@ -64,4 +67,9 @@ def test_passes_cli_refines_the_matte(tmp_path):
         assert result.returncode == 0, result.stderr
     plain, refined = read_passes(tmp_path / "plain.exr"), read_passes(tmp_path / "refined.exr")
     assert "alpha_refinement" in refined.metadata and "alpha_refinement" not in plain.metadata
-    assert np.abs(refined.alpha - plain.alpha).max() > 0.05 and np.allclose(refined.normals, plain.normals)
+    assert np.allclose(refined.normals, plain.normals)
+    # the matte is solved in the trimap's band (measured: mean change 0.17) and kept where the network was
+    # certain (measured: within 0.0036, the network's own distance from 0 or 1 there)
+    band = trimap(plain.alpha[..., 0]) == 0.5
+    change = np.abs(refined.alpha - plain.alpha)[..., 0]
+    assert change[band].mean() > 0.1 and change[~band].max() <= CERTAIN
