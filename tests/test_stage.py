@@ -140,12 +140,14 @@ def test_a_worker_whose_run_was_killed_writes_nothing(tmp_path):
 
 def test_specular_is_the_glossy_lobe_not_a_residual(stage):
     """The diffuse-only render carries the effective albedo (1 - w) * albedo, so the specular pass is the
-    GGX sheen: non-negative on average over the skin and shirt, not a signed residual around zero."""
+    GGX sheen: non-negative at every pixel (measured: at least 1.7e-4; the lobe's and the image's float
+    rounding aside), a share of the light (measured 5.5-10.3% of relit), not a signed residual around zero."""
     out, _ = stage
     for path in sorted(out.glob("*_L*.exr")):
         s = read_passes(path)
         inside = s.alpha[..., 0] > 0.99
-        assert s.specular[inside].mean() > 0, path.name
+        assert s.specular[inside].min() > -1e-3, path.name
+        assert s.specular[inside].mean() > 0.03 * s.relit[inside].mean(), path.name
 
 
 def test_a_sequence_turns_one_person_under_fixed_light(stage_sequence):
@@ -220,21 +222,31 @@ def test_specular_follows_the_engines_model(stage):
                       Camera.from_metadata(s.metadata), config=config)
         from relit.colour import Image
         truth = Image(raw.specular, raw.colourspace, config).to_working().pixels
-        # measured 0.92-0.95 here (the engine has no interreflection); 0.69-0.91 while the stage's split
+        # measured 0.916 and 0.948 here (the engine has no interreflection); 0.69-0.91 while the stage's split
         # counted part of the diffuse light as specular; 1.5 with its earlier lobe (weight 0.03-0.08, F = 1)
         ratio = lit.specular[skin].mean() / truth[skin].mean()
-        assert 0.6 < ratio < 1.25, (path.name, ratio)
+        assert 0.85 < ratio < 1.05, (path.name, ratio)
         checked += 1
     assert checked, "no HDRI-only sample to check"
 
 
-def test_people_have_expressions_and_eyebrows():
+def test_people_have_expressions_and_eyebrows(monkeypatch):
+    from relit.stage import person as people
     from relit.stage.hair import eyebrows
     from relit.stage.look import sample_look
     from relit.stage.person import REGIONS, sample_person
     rng = np.random.default_rng(3)
     person, look = sample_person(rng), sample_look(rng)
-    assert person.params["facial_actions"] and all(0 <= w <= 1 for w in person.params["facial_actions"].values())
+    # the expression's weights are anny's own action units, and they move the face: the same person with every
+    # weight 0 (the same draws) differs by up to 12 mm at the mouth (measured), the clothes not at all (2e-5)
+    weights = person.params["facial_actions"]
+    assert weights and set(weights) <= set(people._model()[0].facial_action_labels)
+    drawn = people.sample_expression
+    monkeypatch.setattr(people, "sample_expression", lambda r, labels: dict.fromkeys(drawn(r, labels), 0.0))
+    neutral = sample_person(np.random.default_rng(3))
+    moved = np.linalg.norm(person.vertices - neutral.vertices, axis=1)
+    cloth = np.unique(person.faces[person.region == REGIONS.index("cloth")])
+    assert moved.max() > 0.006 and moved[cloth].max() < 1e-4
     brows = eyebrows(person, look, rng)
     assert len(brows) > 200
     eyes = person.vertices[person.faces[person.region == REGIONS.index("eye_front")]].mean(axis=1)
