@@ -14,7 +14,7 @@ def test_uniform_environment_gives_unit_diffuse():
     maps = lm.LightMaps.from_latlong(np.ones((64, 128, 3), np.float32))
     n = np.random.default_rng(0).normal(size=(100, 3)).astype(np.float32)
     n /= np.linalg.norm(n, axis=1, keepdims=True)
-    assert np.allclose(maps.shade(n, n, np.zeros(100), np.zeros(100))[0], 1.0, atol=2e-3)
+    assert np.allclose(maps.shade(n, n, np.zeros(100), np.zeros(100))[0], 1.0, atol=5e-4)  # measured 2.2e-4
 
 
 def test_one_roughness_for_all_pixels_matches_per_pixel_roughness_and_keeps_few_tables():
@@ -66,7 +66,7 @@ def test_specular_table_matches_brute_force_integration():
         exact = (src * (np.where(nl > 0, f / (4 * (n @ view)), 0) * omega)[:, None]).sum(0)
         got = maps.shade(n[None].astype(np.float32), view[None], np.float32([alpha]), np.float32([1.0]))[1][0]
         errors.append(np.abs(got - exact) / exact)
-    assert np.mean(errors) < 0.02  # measured 1% at this roughness
+    assert np.mean(errors) < 0.003  # measured 0.1% at this roughness (at most 0.7%); 2% off reads 2%
 
 
 @pytest.fixture(scope="module")

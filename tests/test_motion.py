@@ -51,7 +51,7 @@ def test_a_turning_ball_gives_its_motion_back(turn, shift):
     exact = np.stack([(SIZE - 1) / 2 - was[..., 1], was[..., 0] + (SIZE - 1) / 2], -1) \
         - np.stack(np.mgrid[0:SIZE, 0:SIZE], -1)
     error = np.linalg.norm(displacement(motion, height) - exact, axis=-1)[core]
-    assert np.abs(exact[core]).max() > 0.5 and error.mean() < 0.05
+    assert np.abs(exact[core]).max() > 0.5 and error.mean() < 0.015  # measured 0.0046 and 0.0050 px
     carried = follow(before, displacement(motion, height))
     assert np.abs(carried - now)[core].mean() < 0.06 * np.abs(before - now)[core].mean()
 

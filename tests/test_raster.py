@@ -22,13 +22,14 @@ def test_a_sphere_rasterises_to_its_exact_passes():
     vertices, faces, _ = _sphere()
     camera = Camera(0.0, 2.0)  # orthographic, 2 units across
     s = rasterize(vertices, faces, camera, 96, 96)
-    assert abs(s.alpha.sum() - math.pi * 0.25 * (96 / 2) ** 2) / (math.pi * 0.25 * 48 ** 2) < 0.02  # disc area
+    # measured: the disc's area 0.09% off, normals 0.037 degrees off on average, the nearest depth 6e-4 off
+    assert abs(s.alpha.sum() - math.pi * 0.25 * (96 / 2) ** 2) / (math.pi * 0.25 * 48 ** 2) < 0.005  # disc area
     inside = s.alpha[..., 0] > 0.999
     p = camera.positions(s.depth)[inside]
     true = (p - np.float32([0, 0, -3])) / 0.5  # the sphere's outward normal at each visible point
     cos = np.sum(true / np.linalg.norm(true, axis=1, keepdims=True) * s.normals[inside], axis=1)
-    assert np.degrees(np.arccos(np.clip(cos, -1, 1))).mean() < 2.0
-    assert np.allclose(s.depth[inside].min(), 2.5, atol=0.02)  # the nearest point, 3 - 0.5
+    assert np.degrees(np.arccos(np.clip(cos, -1, 1))).mean() < 0.2  # faces 3.8 degrees apart: normals interpolated
+    assert np.allclose(s.depth[inside].min(), 2.5, atol=0.003)  # the nearest point, 3 - 0.5
 
 
 def test_the_bundled_head_faces_the_camera():

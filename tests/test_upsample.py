@@ -33,7 +33,7 @@ def test_a_low_resolution_matte_takes_the_plate_s_edge():
     low = resize(truth[..., None], size // factor, size // factor)
     guided = guided_upsample(low, guide_low, guide)[..., 0]
     plain = resize(low, size, size)[..., 0]
-    assert np.abs(guided - truth).mean() < 0.25 * np.abs(plain - truth).mean()
+    assert np.abs(guided - truth).mean() < 0.1 * np.abs(plain - truth).mean()  # measured 0.058x
     flat = guided_upsample(np.full((16, 16, 3), 0.3, np.float32), guide_low, guide)
     assert np.allclose(flat, 0.3, atol=1e-4)  # a constant pass stays constant
 
@@ -48,4 +48,5 @@ def test_a_pass_linear_in_the_guide_follows_the_full_resolution_guide(size):
     low = np.stack([2 * guide_low + 1, 1 - guide_low], -1)
     out = guided_upsample(low, guide_low, guide)
     assert out.shape == size + (2,)
-    assert np.abs(out - np.stack([2 * guide + 1, 1 - guide], -1)).mean() < 0.02
+    # measured 0.0058 (101 x 133) and 0.0071 (13 x 17); a plain bilinear resize of the pass reads 0.029, 0.027
+    assert np.abs(out - np.stack([2 * guide + 1, 1 - guide], -1)).mean() < 0.012
