@@ -30,7 +30,7 @@ setup(
         # mypy and the Nuke / Houdini 21.0 API stubs: tests/test_types.py type-checks the adapters (mypy.ini);
         # the stubs are pinned, as they decide which calls exist.
         "test": ["pytest>=7", "onnx>=1.15", "openjd-cli>=0.8", "ruff>=0.5", "pymatting>=1.1",
-                 "mypy>=2.4,<3", "types-nuke==13.2.8.0", "types-houdini==21.0.512.3"],
+                 "mypy>=2.4,<3", "types-nuke==13.2.8.0", "types-houdini==21.0.512.3", "pyopencl>=2024.1"],
         # GPU inference: replace onnxruntime by onnxruntime-gpu (see README); relit picks CUDA when present.
         "gpu": ["onnxruntime-gpu>=1.18"],
         # `relit passes --refine-matte`: closed-form matting (pymatting brings numba).

@@ -4,7 +4,7 @@
 # so Mitsuba runs its fast llvm_ad_rgb variant (relit finds libLLVM-19 itself, or honours
 # $DRJIT_LIBLLVM_PATH; without it Mitsuba falls back to scalar_rgb, slower but correct), and
 # `test` makes .mpvenv too (scripts/mediapipe_env.sh: MediaPipe 0.10.14, tflite-runtime; needs Python 3.11) and
-# installs Debian's blender.
+# installs Debian's blender and POCL (an OpenCL CPU driver, for the Copernicus kernel test).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 extras=""
@@ -24,6 +24,10 @@ if [ "${1:-}" = "test" ]; then
     apt_install libllvm19 "Mitsuba's llvm_ad_rgb variant; without it Mitsuba uses scalar_rgb"
   fi
   command -v blender >/dev/null || apt_install blender "the Blender compositor test"
+  # POCL, an OpenCL driver for the CPU, and the ICD loader it registers with: tests/test_houdini_copernicus.py
+  # runs the Copernicus HDA's OpenCL kernel on it with pyopencl (the test extra)
+  [ -e /etc/OpenCL/vendors/pocl.icd ] || apt_install pocl-opencl-icd "the Copernicus OpenCL kernel test"
+  ls /usr/lib/*/libOpenCL.so.1 >/dev/null 2>&1 || apt_install ocl-icd-libopencl1 "the Copernicus OpenCL kernel test"
 fi
 python3 -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip
