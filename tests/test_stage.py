@@ -11,7 +11,7 @@ from relit.camera import Camera  # noqa: E402
 from relit.io import read_passes  # noqa: E402
 from relit.relight import ShadowSettings, relight  # noqa: E402
 from relit.stage.job import is_validation, render_stage  # noqa: E402
-from relit.stage.sample import StageLighting  # noqa: E402
+from relit.stage.sample import Shot, StageLighting, render_sample, sample_shot  # noqa: E402
 
 
 def test_samples_manifest_and_resume(stage):
@@ -25,6 +25,32 @@ def test_samples_manifest_and_resume(stage):
     from relit import data
     assert render_stage(out, 2, 64, 64, 5, data.path(""), workers=1)["rendered_now"] == 0  # resumed: nothing to do
     assert {p: p.stat().st_mtime_ns for p in out.glob("*_L*.exr")} == before
+
+
+def test_without_close_ups_the_shots_draw_what_they_drew_before():
+    """close_ups=0 draws no number for them, so seed 7's stage (model 0.4's people) renders again as it was:
+    a shot draws five numbers, and the generator goes on where five uniform draws leave it."""
+    for seed in range(20):
+        rng, same = np.random.default_rng(seed), np.random.default_rng(seed)
+        shot = sample_shot(rng)
+        same.uniform(size=5)
+        assert rng.uniform() == same.uniform() and shot.framing in ("head and shoulders", "half body")
+    framings = [sample_shot(np.random.default_rng(seed), close_ups=0.5).framing for seed in range(300)]
+    share = {name: framings.count(name) / len(framings) for name in set(framings)}
+    # 0.5 of shots, a third of them extreme: 1/6 and 1/3 expected; 300 draws put them within 0.06
+    assert abs(share["extreme close-up"] - 1 / 6) < 0.06 and abs(share["close-up"] - 1 / 3) < 0.06
+
+
+def test_close_ups_fill_the_frame_with_the_face():
+    """An extreme close-up (brows to mouth) is all subject and mostly skin (measured alpha 1.0, skin 0.90 at
+    32 px); a close-up (the face cut at forehead and chin) leaves the background at its sides (0.77,
+    0.45)."""
+    from relit import data
+    from relit.stage.sample import skin_mask
+    for seed, framing, alpha, skin in ((2, "extreme close-up", 0.97, 0.8), (3, "close-up", 0.7, 0.38)):
+        stack = render_sample(seed, [str(data.hdri())], res=32, spp=4, lightings=1, close_ups=1.0)[0]
+        assert Shot(**json.loads(stack.metadata["shot"])).framing == framing
+        assert stack.alpha.mean() > alpha and skin_mask(stack).mean() > skin
 
 
 def test_passes_are_consistent(stage):

@@ -214,7 +214,7 @@ def _stage_render(args: argparse.Namespace) -> None:
     from .stage.job import RETRIES, render_stage
     turn = tuple(i * args.turn for i in range(args.frames)) if args.frames else ()
     manifest = render_stage(args.out, args.count, args.res, args.spp, args.seed, args.hdris, args.workers,
-                            args.lightings, turn, args.truth_spp)
+                            args.lightings, turn, args.truth_spp, args.close_ups)
     files = len(manifest["samples"]) + sum(manifest["sequences"].values())
     print(f"{args.out}: {files} sample file(s), {manifest['rendered_now']} person(s) rendered now"
           + (f", {manifest['rejected_now']} rejected after {RETRIES} tries" if manifest["rejected_now"] else ""))
@@ -512,6 +512,8 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--turn", type=float, default=1.0, help="sequences: degrees the person turns per frame")
     r.add_argument("--truth-spp", type=int, help="samples per pixel of the passes (default: --spp); more makes "
                    "a ground truth with less render noise on hair and edges, for measuring flicker")
+    r.add_argument("--close-ups", type=float, default=0.0,
+                   help="share of close-up shots (a third of them extreme); 0 renders a seed's people as before")
     r.add_argument("--out", required=True)
     r.set_defaults(func=_stage_render)
     r = stage.add_parser("sheet", help="contact sheet of samples and their passes")

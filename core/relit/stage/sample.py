@@ -55,6 +55,18 @@ class Shot:
         return self.frame_height / (2 * math.tan(math.radians(self.hfov) / 2))
 
 
+    @property
+    def framing(self) -> str:
+        """What a shot list would call it, from how much of the person the frame spans."""
+        for name, up_to in FRAMINGS:
+            if self.frame_height <= up_to:
+                return name
+        return FRAMINGS[-1][0]
+
+
+FRAMINGS = (("extreme close-up", 0.17), ("close-up", 0.3), ("head and shoulders", 0.65), ("half body", math.inf))
+
+
 @dataclass
 class StageLighting:
     """An HDRI (rotated, exposed, tinted) and any area lights (a light-stage rig); all in the camera frame."""
@@ -78,11 +90,20 @@ class StageLighting:
 
 
 HALF_BODY_SHARE = 0.3  # of shots framed from the waist up; the rest are head and shoulders
+EXTREME_SHARE = 1 / 3  # of close-ups that are extreme: brows to mouth
+CLOSE_UP_TILT = 0.015  # metres: the head's origin (about the eyes) above the frame's centre, the nose at it
 
 
-def sample_shot(rng: np.random.Generator) -> Shot:
-    """A lens, a framing (head and shoulders, or half body: waist up, the head near the top) and a turn."""
+def sample_shot(rng: np.random.Generator, close_ups: float = 0.0) -> Shot:
+    """A lens, a framing (head and shoulders, or half body: waist up, the head near the top) and a turn.
+    A ``close_ups`` share are close-ups instead, on a longer lens: the face filling the frame, cut at
+    forehead and chin, or (EXTREME_SHARE of them) brows to mouth. With none, no number is drawn for them,
+    so a stage rendered before they existed is rendered again with the same people."""
     hfov, yaw = float(rng.uniform(18, 42)), float(rng.uniform(-30, 30))
+    if close_ups and rng.uniform() < close_ups:
+        extreme = rng.uniform() < EXTREME_SHARE
+        height = float(rng.uniform(0.12, 0.16) if extreme else rng.uniform(0.18, 0.24))
+        return Shot(float(rng.uniform(10, 24)), frame_height=height, yaw=yaw, tilt=CLOSE_UP_TILT / height)
     if rng.uniform() < HALF_BODY_SHARE:
         return Shot(hfov, frame_height=float(rng.uniform(0.7, 0.95)), yaw=yaw, tilt=float(rng.uniform(0.27, 0.35)))
     return Shot(hfov, frame_height=float(rng.uniform(0.36, 0.6)), yaw=yaw, tilt=float(rng.uniform(0.12, 0.22)))
@@ -278,7 +299,8 @@ def _render(mi, shapes: dict, lighting: StageLighting, shot: Shot, res: int, spp
 
 
 def render_sample(seed: int, hdris: list[str], res: int = 256, spp: int = 64, lightings: int = 2,
-                  turn: tuple[float, ...] = (), truth_spp: int | None = None) -> list[PassStack]:
+                  turn: tuple[float, ...] = (), truth_spp: int | None = None, close_ups: float = 0.0
+                  ) -> list[PassStack]:
     """A new person (deterministic for ``seed``) under ``lightings`` lightings drawn from ``hdris``: one stack
     each. With ``turn``, a sequence instead: one frame per entry, the person turned by that many more
     degrees, under the first lighting (fixed light, moving subject: video flicker is measured on it).
@@ -286,10 +308,11 @@ def render_sample(seed: int, hdris: list[str], res: int = 256, spp: int = 64, li
     ``truth_spp`` (more than ``spp``) renders the lighting-independent passes (alpha, normals, depth,
     albedo, roughness) with that many samples, in renders of their own, and the image with ``spp`` as
     always. At 64 spp a hair strand's or an edge's normals differ between two renders of the same frame
-    (0.0067 on the subject): a noise of the truth, as large as the flicker measured against it."""
+    (0.0067 on the subject): a noise of the truth, as large as the flicker measured against it.
+    ``close_ups`` is the share of close-up shots (``sample_shot``)."""
     from .integrator import NAME, mi
     rng = np.random.default_rng(seed)
-    person, look, shot = sample_person(rng), sample_look(rng), sample_shot(rng)
+    person, look, shot = sample_person(rng), sample_look(rng), sample_shot(rng, close_ups)
     albedo_map, rough_map = skin_textures(look, rng)
     hair = np.concatenate([hair_mod.strands(person, look, rng, HAIR_STRANDS), hair_mod.eyebrows(person, look, rng)])
     plans = [sample_lighting(rng, hdris, shot) for _ in range(lightings)]
