@@ -19,9 +19,10 @@ from relit.dcc import (
     light_from_knobs,
     lighting_from_knobs,
     nuke_layers,
+    write_exr,
 )
 from relit.errors import RelitError
-from relit.io import write_image
+from relit.io import read_image, write_image
 from relit.lighting import DirectionalLight, SpotLight
 from relit.passes import PASS_BY_NAME
 
@@ -119,3 +120,15 @@ def test_exr_payload_ignores_the_time_of_writing(tmp_path):
     a, b, c = (exr_payload((tmp_path / f"{n}.exr").read_bytes()) for n in "abc")
     assert (tmp_path / "a.exr").read_bytes() != (tmp_path / "b.exr").read_bytes()
     assert a == b and a != c and exr_payload(b"not an exr") == b"not an exr"
+
+
+def test_write_exr_writes_what_relit_reads(tmp_path):
+    """The standard-library EXR writer a DCC's Python uses for the plate: rows bottom-up in, top-down in the
+    file, the colourspace as relit's metadata, no temp file left; wrong sizes are refused."""
+    with pytest.raises(RelitError, match="not 2x2 pixels"):
+        write_exr(tmp_path / "x.exr", 2, 2, ("R", "G", "B"), bytes(12), "ACEScg")
+    rgba = np.random.default_rng(1).random((3, 5, 4), np.float32)
+    write_exr(tmp_path / "x.exr", 5, 3, ("R", "G", "B", "A"), rgba[::-1].tobytes(), "ACEScg")
+    image = read_image(tmp_path / "x.exr")
+    assert image.colourspace == "ACEScg" and np.array_equal(image.pixels, rgba)
+    assert not list(tmp_path.glob(".*.tmp"))

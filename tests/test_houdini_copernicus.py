@@ -545,16 +545,6 @@ def test_compute_reports_errors(copernicus, tmp_path, monkeypatch):
         copernicus.compute(hda)
 
 
-def test_write_exr_checks_its_input(copernicus, tmp_path):
-    with pytest.raises(RelitError, match="not 2x2 pixels"):
-        copernicus.write_exr(tmp_path / "x.exr", 2, 2, ("R", "G", "B"), bytes(12), "ACEScg")
-    rgba = np.random.default_rng(1).random((3, 5, 4), np.float32)
-    copernicus.write_exr(tmp_path / "x.exr", 5, 3, ("R", "G", "B", "A"), rgba[::-1].tobytes(), "ACEScg")
-    image = read_image(tmp_path / "x.exr")
-    assert image.colourspace == "ACEScg" and np.array_equal(image.pixels, rgba)
-    assert not list(tmp_path.glob(".*.tmp"))
-
-
 # ---------------------------------------------------------------------------------------------------------------
 # Types
 

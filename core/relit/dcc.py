@@ -13,9 +13,11 @@ import hashlib
 import json
 import os
 import shutil
+import struct
 import subprocess
 import sys
 import time
+from array import array
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
@@ -116,6 +118,51 @@ def exr_payload(data: bytes) -> bytes:
         at = data.index(b"\0", data.index(b"\0", at) + 1) + 1
         at += 4 + int.from_bytes(data[at:at + 4], "little")
     return data[at + 1:]
+
+
+def _attribute(name: str, kind: str, value: bytes) -> bytes:
+    return name.encode() + b"\0" + kind.encode() + b"\0" + struct.pack("<i", len(value)) + value
+
+
+def write_exr(path: str | os.PathLike[str], width: int, height: int, channels: tuple[str, ...], pixels: bytes,
+              colourspace: str) -> None:
+    """A single-part scanline OpenEXR of float32 ``pixels``: ``channels`` interleaved per pixel, rows bottom-up
+    (as hou.ImageLayer gives them), with the standard library alone, for a DCC's Python that has no image
+    library. ``colourspace`` is written as relit's ``relit:colourspace`` attribute, which relit reads the
+    plate's colourspace from. Written beside the path and renamed, so a reader never sees half."""
+    count = len(channels)
+    if len(pixels) != width * height * count * 4:
+        raise RelitError(f"{len(pixels)} bytes are not {width}x{height} pixels of {count} float channel(s)")
+    order = sorted(range(count), key=lambda k: channels[k])  # EXR lists (and stores) channels by name
+    chlist = b"".join(channels[k].encode() + b"\0" + struct.pack("<iB3xii", 2, 0, 1, 1) for k in order) + b"\0"
+    box = struct.pack("<iiii", 0, 0, width - 1, height - 1)
+    header = b"".join((
+        struct.pack("<ii", 20000630, 2),
+        _attribute("channels", "chlist", chlist), _attribute("compression", "compression", b"\0"),
+        _attribute("dataWindow", "box2i", box), _attribute("displayWindow", "box2i", box),
+        _attribute("lineOrder", "lineOrder", b"\0"), _attribute("pixelAspectRatio", "float", struct.pack("<f", 1)),
+        _attribute("relit:colourspace", "string", colourspace.encode()),
+        _attribute("screenWindowCenter", "v2f", struct.pack("<ff", 0, 0)),
+        _attribute("screenWindowWidth", "float", struct.pack("<f", 1)), b"\0"))
+    row_bytes = width * count * 4
+    block = 8 + width * count * 4  # y, size, then the row channel after channel
+    start = len(header) + 8 * height
+    offsets = array("Q", (start + y * block for y in range(height)))
+    values = array("f")
+    values.frombytes(pixels)
+    if sys.byteorder != "little":  # EXR is little-endian; Houdini's platforms are too
+        values.byteswap()
+        offsets.byteswap()
+    rows = []
+    for y in range(height):  # EXR rows run top-down
+        at = (height - 1 - y) * row_bytes // 4
+        row = values[at:at + width * count]
+        planes = b"".join(row[k::count].tobytes() for k in order)
+        rows.append(struct.pack("<ii", y, len(planes)) + planes)
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_bytes(header + offsets.tobytes() + b"".join(rows))
+    os.replace(tmp, path)
 
 
 def relit_command() -> list[str]:

@@ -12,15 +12,12 @@ relit's dependencies, and finds relit.dcc in the repository's core/ folder (reli
 from __future__ import annotations
 
 import os
-import struct
-import sys
-from array import array
 from pathlib import Path
 from typing import Any, NamedTuple, cast
 
 import hou
 
-from relit.dcc import PassesJob, dcc_specs, houdini_planes, knob_names
+from relit.dcc import PassesJob, dcc_specs, houdini_planes, knob_names, write_exr
 from relit.errors import RelitError
 
 KERNEL_FILE = Path(__file__).resolve().parents[1] / "relit_relight.cl"
@@ -301,51 +298,3 @@ def load(hda: hou.CopNode, job: PassesJob) -> None:
     lit = "lights only" if job.hdri == os.path.join(job.folder, BLACK_HDRI) else \
         f"environment specular computed at rotation {job.rotation:g} (compute again after rotating)"
     _tuple(hda, "status").set((f"passes {job.first}-{job.last}; {lit}",))
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# A scanline OpenEXR writer (uncompressed float), so that Houdini's Python needs no image library
-
-
-def _attribute(name: str, kind: str, value: bytes) -> bytes:
-    return name.encode() + b"\0" + kind.encode() + b"\0" + struct.pack("<i", len(value)) + value
-
-
-def write_exr(path: str | os.PathLike[str], width: int, height: int, channels: tuple[str, ...], pixels: bytes,
-              colourspace: str) -> None:
-    """A single-part scanline OpenEXR of float32 ``pixels``: ``channels`` interleaved per pixel, rows bottom-up
-    (as hou.ImageLayer gives them). ``colourspace`` is written as relit's ``relit:colourspace`` attribute, which
-    relit reads the plate's colourspace from. Written beside the path and renamed, so a reader never sees half."""
-    count = len(channels)
-    if len(pixels) != width * height * count * 4:
-        raise RelitError(f"{len(pixels)} bytes are not {width}x{height} pixels of {count} float channel(s)")
-    order = sorted(range(count), key=lambda k: channels[k])  # EXR lists (and stores) channels by name
-    chlist = b"".join(channels[k].encode() + b"\0" + struct.pack("<iB3xii", 2, 0, 1, 1) for k in order) + b"\0"
-    box = struct.pack("<iiii", 0, 0, width - 1, height - 1)
-    header = b"".join((
-        struct.pack("<ii", 20000630, 2),
-        _attribute("channels", "chlist", chlist), _attribute("compression", "compression", b"\0"),
-        _attribute("dataWindow", "box2i", box), _attribute("displayWindow", "box2i", box),
-        _attribute("lineOrder", "lineOrder", b"\0"), _attribute("pixelAspectRatio", "float", struct.pack("<f", 1)),
-        _attribute("relit:colourspace", "string", colourspace.encode()),
-        _attribute("screenWindowCenter", "v2f", struct.pack("<ff", 0, 0)),
-        _attribute("screenWindowWidth", "float", struct.pack("<f", 1)), b"\0"))
-    row_bytes = width * count * 4
-    block = 8 + width * count * 4  # y, size, then the row channel after channel
-    start = len(header) + 8 * height
-    offsets = array("Q", (start + y * block for y in range(height)))
-    values = array("f")
-    values.frombytes(pixels)
-    if sys.byteorder != "little":  # EXR is little-endian; Houdini's platforms are too
-        values.byteswap()
-        offsets.byteswap()
-    rows = []
-    for y in range(height):  # EXR rows run top-down
-        at = (height - 1 - y) * row_bytes // 4
-        row = values[at:at + width * count]
-        planes = b"".join(row[k::count].tobytes() for k in order)
-        rows.append(struct.pack("<ii", y, len(planes)) + planes)
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_bytes(header + offsets.tobytes() + b"".join(rows))
-    os.replace(tmp, path)
