@@ -60,8 +60,3 @@ def test_unknown_colourspace_is_a_clear_error(config):
         Image(np.zeros((2, 2, 3)), "not-a-space", config)
 
 
-def test_nchw_round_trip(config):
-    img = Image(np.random.default_rng(1).random((5, 7, 3)), "ACEScg", config)
-    arr = img.to_nchw()
-    assert arr.shape == (1, 3, 5, 7) and arr.dtype == np.float32
-    assert np.array_equal(Image.from_nchw(arr, "ACEScg", config).pixels, img.pixels)

@@ -52,3 +52,23 @@ def test_the_check_sees_an_import(tmp_path, monkeypatch):
     (fake / "upsample.py").write_text("import numpy\n")
     monkeypatch.setattr(sys.modules[__name__], "PACKAGE", fake)
     assert _closure("relight") == {"motion", "upsample"}
+
+
+def _siblings(path: Path) -> set[str]:
+    """The modules of ``path``'s own package it imports (``from .x import``), inside functions too."""
+    return {node.module.split(".")[0] for node in ast.walk(ast.parse(path.read_text()))
+            if isinstance(node, ast.ImportFrom) and node.level == 1 and node.module}
+
+
+@pytest.mark.parametrize("package", ["train", "stage", "priors"])
+def test_no_import_cycles_inside_a_package(package):
+    """A package's modules import each other one way (training's loop and its shading network shared a
+    cycle: the run loop they both use is train/run.py)."""
+    folder = PACKAGE / package
+    graph = {p.stem: _siblings(p) & {q.stem for q in folder.glob("*.py")} for p in folder.glob("*.py")}
+
+    def reaches(start: str, target: str, seen: set[str]) -> bool:
+        return any(n == target or (n not in seen and reaches(n, target, seen | {n})) for n in graph[start])
+
+    cycles = sorted(m for m in graph if reaches(m, m, set()))
+    assert not cycles, f"{package}: {cycles} import themselves through their siblings"

@@ -19,7 +19,7 @@ def test_lighting_json_round_trip():
     lighting = Lighting(Environment("env.exr", rotation=45, exposure=-1, tint=(1, 0.9, 0.8)),
                         [DirectionalLight((0, 0, 2), 3.0), PointLight((1, 2, 3), 5.0, (1, 0, 0)),
                          SpotLight((0, 1, 1), (0, 0, -1), 2.0, 30.0), AreaLight((0, 1, 1), (0, 0, -1), (2, 1), 4.0)])
-    back = lighting_from_dict(json.loads(lighting.to_json()))
+    back = lighting_from_dict(json.loads(json.dumps(lighting.to_dict())))
     assert back == lighting
     assert back.lights[0].direction == (0.0, 0.0, 1.0)  # normalised
     assert back.lights[2].beam_width == pytest.approx(22.5)  # Mitsuba's default: 3/4 of the cutoff

@@ -11,8 +11,9 @@ from relit.lighting import Environment, Lighting  # noqa: E402
 from relit.models import run, session  # noqa: E402
 from relit.relight import relight  # noqa: E402
 from relit.shading import FEATURES, ShadingModel, refine  # noqa: E402
-from relit.train.loop import RunSettings, export  # noqa: E402
+from relit.train.export import export  # noqa: E402
 from relit.train.net import ShadingNet  # noqa: E402
+from relit.train.run import RunSettings  # noqa: E402
 from relit.train.shading import CACHE_SIZE, CHECKPOINT, loss, train_shading  # noqa: E402
 
 

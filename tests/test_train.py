@@ -11,7 +11,8 @@ from relit.errors import RelitError  # noqa: E402
 from relit.models import run, session  # noqa: E402
 from relit.priors import PRIOR_CHANNELS, compute_priors, network_input  # noqa: E402
 from relit.train.data import SLICES, StageData, _beside, _mirror_signs, sample_array  # noqa: E402
-from relit.train.loop import CHECKPOINT, TrainSettings, _retinex, export, losses, train  # noqa: E402
+from relit.train.export import export  # noqa: E402
+from relit.train.loop import CHECKPOINT, TrainSettings, _retinex, losses, train  # noqa: E402
 from relit.train.net import PassesNet  # noqa: E402
 
 

@@ -232,7 +232,9 @@ def _stage_sheet(args: argparse.Namespace) -> None:
 
 def _train(args: argparse.Namespace) -> None:
     try:
-        from .train.loop import RunSettings, TrainSettings, export, train
+        from .train.export import export
+        from .train.loop import TrainSettings, train
+        from .train.run import RunSettings
         from .train.shading import train_shading
     except ImportError as exc:
         raise RelitError(f"training needs the train extra (pip install relit[train]): {exc}") from None
@@ -337,7 +339,7 @@ def _demo(args: argparse.Namespace) -> None:
 
 
 def _run_options(r: argparse.ArgumentParser, data: str, out: str) -> None:
-    """The options every ``relit train`` run takes (``relit.train.loop.RunSettings``)."""
+    """The options every ``relit train`` run takes (``relit.train.run.RunSettings``)."""
     r.add_argument("--data", required=True, help=data)
     r.add_argument("--out", required=True, help=out)
     r.add_argument("--steps", type=int, default=3000, help="total steps (a rerun with more continues)")

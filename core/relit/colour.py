@@ -113,12 +113,3 @@ class Image:
     def to_working(self) -> "Image":
         return self.to(working_space(self.config))
 
-    def to_nchw(self) -> np.ndarray:
-        """(1, C, H, W) float32, the layout ONNX Runtime sessions take."""
-        return np.ascontiguousarray(self.pixels.transpose(2, 0, 1)[None])
-
-    @classmethod
-    def from_nchw(cls, array: np.ndarray, colourspace: str, config: ocio.Config | None = None) -> "Image":
-        if array.ndim != 4 or array.shape[0] != 1:
-            raise RelitError(f"expected a (1, C, H, W) array, got shape {array.shape}")
-        return cls(array[0].transpose(1, 2, 0), colourspace, resolve_config(config))

@@ -171,9 +171,6 @@ class Lighting:
             "lights": [{"type": _TYPE_NAMES[type(light)], **asdict(light)} for light in self.lights],
         }
 
-    def to_json(self) -> str:
-        return json.dumps(self.to_dict(), indent=2)
-
 
 SYNONYMS = {"color": "colour", "intensity": "irradiance", "irradiance": "intensity", "dir": "direction",
             "pos": "position"}  # what a field is often called elsewhere

@@ -147,22 +147,16 @@ def _march(p: np.ndarray, d: np.ndarray, dist: np.ndarray, depth: np.ndarray, su
     return ((~occluded) | (reach <= start)).astype(np.float32)
 
 
-def ambient_occlusion(points: np.ndarray, normals: np.ndarray, mask: np.ndarray, camera: Camera,
-                      settings: OcclusionSettings) -> np.ndarray:
-    """Cosine-weighted visible fraction of the hemisphere at the pixels ``mask`` selects (M,), from
-    the depth's horizons.
+def occlusion_map(points: np.ndarray, normals: np.ndarray, mask: np.ndarray, camera: Camera,
+                  settings: OcclusionSettings) -> np.ndarray:
+    """Cosine-weighted visible fraction of the hemisphere, from the depth's horizons, at the reduced
+    resolution they are searched at (every ``stride``-th pixel; 1 off the subject).
 
     For each slice direction the highest horizon on both sides is found by stepping through the
     camera-space points; the cosine-weighted visibility between the horizons is integrated in closed
     form (Jimenez et al. 2016, "Practical real-time strategies for accurate indirect occlusion").
     Only occluders the camera sees count, as with screen-space shadows.
     """
-    return at_pixels([occlusion_map(points, normals, mask, camera, settings)], mask.shape, np.flatnonzero(mask))[0]
-
-
-def occlusion_map(points: np.ndarray, normals: np.ndarray, mask: np.ndarray, camera: Camera,
-                  settings: OcclusionSettings) -> np.ndarray:
-    """``ambient_occlusion`` at the reduced resolution its horizons are searched at (1 off the subject)."""
     h, w = mask.shape
     stride = max(1, math.ceil(max(h, w) / settings.max_resolution))
     pts, sub_mask = points[::stride, ::stride], mask[::stride, ::stride]

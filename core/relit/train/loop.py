@@ -10,17 +10,13 @@ their shading (image / albedo) must be smooth (Retinex).
 from __future__ import annotations
 
 import json
-import math
-import time
 import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import torch
 from torch.nn import functional as F
-from tqdm import tqdm
 
 from ..errors import RelitError
 from ..io import atomic_path
@@ -28,25 +24,13 @@ from ..layout import OUTPUTS
 from ..priors import PRIOR_CHANNELS
 from .data import RealData, StageData
 from .net import WIDTHS, PassesNet
+from .run import RunSettings, load_checkpoint, optimise, save_checkpoint
 
 CHECKPOINT = "passes.pt"
 LOSS_WEIGHTS = {"alpha": 1.0, "alpha_grad": 1.0, "normals": 1.0, "albedo": 1.0, "roughness": 0.5, "consistency": 0.5,
                 "real_teacher": 0.5, "real_consistency": 0.5}
 RETINEX_LUMINANCE = 0.3  # shading edges in brightness (cast shadows) are real; in colour they are rare
 TEACHER_CONFIDENCE = 0.35  # teacher mattes count where |matte - 0.5| exceeds this
-
-
-@dataclass
-class RunSettings:
-    """What every training run of relit's networks is set by (recorded in its checkpoint and card)."""
-
-    steps: int = 3000
-    batch: int = 16
-    res: int = 128  # training crop, pixels
-    lr: float = 2e-3  # at the start of the cosine schedule
-    seed: int = 0
-    checkpoint_every: int = 100
-    threads: int = 0  # 0: torch's default
 
 
 @dataclass
@@ -121,47 +105,6 @@ def real_losses(pred: tuple[torch.Tensor, ...], batch: dict[str, torch.Tensor], 
     return out
 
 
-def optimise(settings: RunSettings, opt: torch.optim.Optimizer, step: int, history: list[dict],
-             step_terms: Callable[[], dict[str, torch.Tensor]], checkpoint: Callable[[int], None], desc: str,
-             shown: tuple[str, ...]) -> None:
-    """The loop every network trains in: from ``step`` to ``settings.steps`` on a cosine learning rate,
-    ``step_terms`` giving each step's losses (``total`` is minimised), their running means in the progress
-    bar (the ``shown`` ones) and in ``history``, and a checkpoint every ``checkpoint_every`` steps and at
-    the end."""
-    bar = tqdm(total=settings.steps, initial=step, desc=desc, unit="step")
-    running: dict[str, float] = {}
-    start = time.time()
-    while step < settings.steps:
-        for group in opt.param_groups:
-            group["lr"] = settings.lr * 0.5 * (1 + math.cos(math.pi * step / settings.steps))
-        terms = step_terms()
-        opt.zero_grad()
-        terms["total"].backward()
-        opt.step()
-        step += 1
-        running = {k: 0.9 * running.get(k, v.item()) + 0.1 * v.item() for k, v in terms.items()}
-        bar.update()
-        bar.set_postfix({k: f"{v:.4f}" for k, v in running.items() if k in shown})
-        if step % settings.checkpoint_every == 0 or step == settings.steps:
-            history.append({"step": step, "seconds": round(time.time() - start, 1), **running})
-            checkpoint(step)
-    bar.close()
-
-
-def save_checkpoint(path: Path, state: dict) -> None:
-    with atomic_path(path) as tmp:
-        torch.save(state, tmp)
-
-
-def load_checkpoint(path: Path) -> dict:
-    """A checkpoint's tensors, numbers and strings, and nothing else: unpickling arbitrary objects from a
-    file would run whatever code it names."""
-    try:
-        return torch.load(path, weights_only=True)
-    except Exception as exc:  # torch raises UnpicklingError, RuntimeError and others for what it refuses
-        raise RelitError(f"not a relit checkpoint ({str(exc).splitlines()[0]})", path) from None
-
-
 def train(data_dir: str | Path, out_dir: str | Path, settings: TrainSettings) -> Path:
     """Train (or resume) the passes network; returns the checkpoint path. A rerun with more ``steps``
     continues from the checkpoint with the same data order."""
@@ -220,29 +163,11 @@ def train(data_dir: str | Path, out_dir: str | Path, settings: TrainSettings) ->
     return ckpt_path
 
 
-def export(checkpoint: str | Path, output: str | Path, internal: int, version: str) -> dict:
-    """Write the ONNX model and its card (recipe: data, seed, steps, final losses) of a passes or a
-    shading checkpoint."""
-    checkpoint, output = Path(checkpoint), Path(output)
-    if not checkpoint.is_file():
-        raise RelitError("no such checkpoint", checkpoint)
-    state = load_checkpoint(checkpoint)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    if state.get("kind") == "shading":
-        from .shading import export_shading
-        card = export_shading(state, output, internal, version)
-    else:
-        card = _export_passes(state, output, internal, version)
-    with atomic_path(output.with_suffix(".json")) as tmp:
-        tmp.write_text(json.dumps(card, indent=1) + "\n")
-    return card
-
-
 INPUTS = {"image": "relit.estimate.normalise(linear Rec.709)", "matte": "user matte in [0, 1], or 0.5 for none",
           "priors": "relit.priors.network_input: face-mesh normals (3), face coverage, person probability"}
 
 
-def _export_passes(state: dict, output: Path, internal: int, version: str) -> dict:
+def export_passes(state: dict, output: Path, internal: int, version: str) -> dict:
     priors = state["settings"].get("priors", False)
     net = PassesNet(tuple(state["widths"]), priors)
     net.load_state_dict(state["model"])

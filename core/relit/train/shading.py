@@ -28,8 +28,8 @@ from ..shading import FEATURES, network_input
 from ..stage.sample import StageLighting
 from ..upsample import resize
 from .data import manifest_entries
-from .loop import RunSettings, load_checkpoint, optimise, save_checkpoint
 from .net import SHADING_WIDTHS, ShadingNet
+from .run import RunSettings, load_checkpoint, optimise, save_checkpoint
 
 CHECKPOINT = "shading.pt"
 CACHE_SIZE = 192  # pixels: stage frames at the size the shading network sees a plate (its internal size)
@@ -162,7 +162,7 @@ def train_shading(data_dir: str | Path, out_dir: str | Path, settings: RunSettin
 
 
 def export_shading(state: dict, output: Path, internal: int, version: str) -> dict:
-    """The ONNX model and its card from a shading checkpoint's state (see ``relit.train.loop.export``)."""
+    """The ONNX model and its card from a shading checkpoint's state (see ``relit.train.export``)."""
     net = ShadingNet(tuple(state["widths"]))
     net.load_state_dict(state["model"])
     net.eval()
