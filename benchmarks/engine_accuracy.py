@@ -19,7 +19,8 @@ from common import machine  # noqa: E402
 
 from relit import data, reference  # noqa: E402
 from relit.metrics import psnr  # noqa: E402
-from relit.relight import ShadowSettings, relight  # noqa: E402
+from relit.relight import relight  # noqa: E402
+from relit.visibility import ShadowSettings  # noqa: E402
 
 
 def predict(ref: reference.Reference, shadows: bool):

@@ -31,7 +31,8 @@ from relit.environment import light_maps, load_latlong  # noqa: E402
 from relit.io import write_passes  # noqa: E402
 from relit.lighting import AreaLight, Environment, Lighting, PointLight, SpotLight  # noqa: E402
 from relit.passes import PassStack  # noqa: E402
-from relit.relight import OcclusionSettings, ShadowSettings, relight  # noqa: E402
+from relit.relight import relight  # noqa: E402
+from relit.visibility import OcclusionSettings, ShadowSettings  # noqa: E402
 
 W, H = 1920, 1080
 

@@ -28,7 +28,8 @@ from relit.io import read_image
 from relit.lighting import DirectionalLight, Environment, Lighting, PointLight, SpotLight
 from relit.metrics import psnr
 from relit.passes import PASSES, PassStack
-from relit.relight import DEFAULT_ROUGHNESS, DEFAULT_SPECULAR_STRENGTH, ShadowSettings, relight
+from relit.relight import DEFAULT_ROUGHNESS, DEFAULT_SPECULAR_STRENGTH, relight
+from relit.visibility import ShadowSettings
 from tests.copernicus_cl import Kernel, parse_bindings
 
 ROOT = Path(__file__).resolve().parents[1]

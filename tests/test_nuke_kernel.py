@@ -11,7 +11,8 @@ from relit.environment import irradiance_latlong
 from relit.lighting import DirectionalLight, Environment, Lighting, PointLight, SpotLight
 from relit.metrics import psnr
 from relit.passes import PassStack
-from relit.relight import ShadowSettings, relight
+from relit.relight import relight
+from relit.visibility import ShadowSettings
 from tests.blink import Kernel
 
 KERNEL = Path(__file__).parents[1] / "nuke_plugin" / "relit_relight.blink"

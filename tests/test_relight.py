@@ -11,7 +11,8 @@ from relit.camera import Camera
 from relit.errors import RelitError
 from relit.lighting import DirectionalLight, Environment, Lighting
 from relit.metrics import psnr
-from relit.relight import ShadowSettings, composite, height_from_normals, relight
+from relit.relight import composite, relight
+from relit.visibility import ShadowSettings, height_from_normals
 from tests.conftest import sphere_stack
 
 # Small, fast renders (48 px, 1024 spp, seed 0); benchmarks/engine_accuracy.py reports the full-size figures.
@@ -188,8 +189,8 @@ def test_bad_inputs(sphere, tmp_path):
 
 
 def test_area_light_polygon_formula_matches_dense_sampling():
+    from relit.direct import _area_irradiance, _incident
     from relit.lighting import AreaLight
-    from relit.relight import _area_irradiance, _incident
     light = AreaLight((0.2, 0.5, -1.0), (0.0, -0.3, -1.0), (0.6, 0.4), radiance=3.0)
     rng = np.random.default_rng(2)
     p = rng.uniform(-0.4, 0.4, (200, 3)).astype(np.float32) + np.float32([0, 0, -2.5])
@@ -200,7 +201,7 @@ def test_area_light_polygon_formula_matches_dense_sampling():
 
 
 def test_occlusion_is_near_one_on_a_convex_sphere_and_darkens_a_valley():
-    from relit.relight import OcclusionSettings, occlusion_map
+    from relit.visibility import OcclusionSettings, occlusion_map
     stack = sphere_stack(64)
     camera = Camera(0.0, 2.0)
     mask = stack.alpha[..., 0] > 0
@@ -238,8 +239,8 @@ def test_a_soft_matte_beyond_the_depth_pass_is_lit():
 
 def test_area_light_cut_by_the_horizon_matches_dense_sampling():
     """Pixels whose tangent plane cuts the rectangle get the formula on the clipped polygon."""
+    from relit.direct import _area_irradiance, _incident
     from relit.lighting import AreaLight
-    from relit.relight import _area_irradiance, _incident
     light = AreaLight((0.0, 0.0, -1.0), (0.0, 0.0, -1.0), (1.0, 1.0), radiance=2.0)
     rng = np.random.default_rng(3)
     p = np.float32([0, 0, -2]) + rng.uniform(-0.3, 0.3, (300, 3)).astype(np.float32)
@@ -261,8 +262,8 @@ def test_area_light_cut_by_the_horizon_matches_dense_sampling():
 def test_area_light_highlight_is_sampled_for_its_lobe():
     """The emitter grid for an area light's highlight grows with the light's size over the roughness and
     stays within 1% rms of the peak against a 32 x 32 grid."""
+    from relit.direct import area_grid, direct_light
     from relit.lighting import AreaLight
-    from relit.relight import _light, area_grid
     s = sphere_stack(64)
     inside = s.alpha[..., 0] > 0
     n = np.ascontiguousarray(s.normals[inside].T)
@@ -272,8 +273,8 @@ def test_area_light_highlight_is_sampled_for_its_lobe():
     grids = {}
     for alpha in (0.1, 0.45):
         grids[alpha] = area_grid(light, p, np.float32(alpha))
-        exact = _light(light, p, n, v, np.float32(alpha), np.float32(0.04), 32)[1]
-        got = _light(light, p, n, v, np.float32(alpha), np.float32(0.04), grids[alpha])[1]
+        exact = direct_light(light, p, n, v, np.float32(alpha), np.float32(0.04), 32)[1]
+        got = direct_light(light, p, n, v, np.float32(alpha), np.float32(0.04), grids[alpha])[1]
         assert np.sqrt(np.mean((got - exact) ** 2)) < 0.01 * exact.max(), alpha
     assert grids[0.1] > grids[0.45] >= 2
 

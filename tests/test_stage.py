@@ -9,9 +9,10 @@ pytest.importorskip("anny")
 
 from relit.camera import Camera  # noqa: E402
 from relit.io import read_passes  # noqa: E402
-from relit.relight import ShadowSettings, relight  # noqa: E402
+from relit.relight import relight  # noqa: E402
 from relit.stage.job import is_validation, render_stage  # noqa: E402
 from relit.stage.sample import Shot, StageLighting, render_sample, sample_shot  # noqa: E402
+from relit.visibility import ShadowSettings  # noqa: E402
 
 
 def test_samples_manifest_and_resume(stage):

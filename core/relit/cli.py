@@ -34,9 +34,10 @@ from .lighting import Environment, Lighting, PointLight, load_lights
 from .matting import refine_matte
 from .passes import PRIOR_PASSES
 from .raster import rasterize, read_ply
-from .relight import OcclusionSettings, ShadowSettings, relight
+from .relight import relight
 from .shading import ShadingModel, refine
 from .sheet import contact_sheet
+from .visibility import OcclusionSettings, ShadowSettings
 
 log = logging.getLogger("relit")
 DEMO_HEAD_OFFSET = (0.0, -0.09, -0.85)  # metres: the head-and-shoulders mesh in front of the demo camera
