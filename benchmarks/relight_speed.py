@@ -26,7 +26,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import machine, timings  # noqa: E402
 
-from relit import data, lightmaps  # noqa: E402
+from relit import data, latlong  # noqa: E402
 from relit.environment import light_maps, load_latlong  # noqa: E402
 from relit.io import write_passes  # noqa: E402
 from relit.lighting import AreaLight, Environment, Lighting, PointLight, SpotLight  # noqa: E402
@@ -52,8 +52,8 @@ def bust() -> PassStack:
 
 
 def naive_env_per_pixel(env: np.ndarray, normals: np.ndarray) -> np.ndarray:
-    src = lightmaps.resize_latlong(env, 128, 64).reshape(-1, 3)
-    dirs, omega = lightmaps.latlong_directions(128, 64)
+    src = latlong.resize_latlong(env, 128, 64).reshape(-1, 3)
+    dirs, omega = latlong.latlong_directions(128, 64)
     dirs, omega = dirs.reshape(-1, 3), np.repeat(omega, 128)
     out = np.empty((len(normals), 3), np.float32)
     for i, n in enumerate(normals):  # the per-pixel loop the light maps replace

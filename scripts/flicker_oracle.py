@@ -24,7 +24,7 @@ from relit.colour import Image, resolve_config  # noqa: E402
 from relit.estimate import estimate_passes  # noqa: E402
 from relit.evaluate import GT_CHANGE, _follow, _regions  # noqa: E402
 from relit.io import read_passes  # noqa: E402
-from relit.lightmaps import rotate_y  # noqa: E402
+from relit.latlong import rotate_y  # noqa: E402
 from relit.vectors import normalize  # noqa: E402
 
 WEIGHTS = (1.0, 0.5, 0.3, 0.15)  # the new frame's; 1 is per-frame inference

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "core" / "relit"
-ENGINE = ("relight", "visibility", "direct", "lightmaps", "lightcache", "environment", "lighting", "camera", "geometry",
-          "raster")
+ENGINE = ("relight", "visibility", "direct", "brdf", "latlong", "lightmaps", "lightcache", "environment", "lighting",
+          "camera", "geometry", "raster")
 LEARNED = ("estimate", "motion", "shading", "priors", "models", "matting", "train", "evaluate", "stage")
 
 

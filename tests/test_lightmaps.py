@@ -4,6 +4,7 @@ import math
 import numpy as np
 import pytest
 
+from relit import brdf, latlong
 from relit import lightmaps as lm
 from relit.colour import Image
 from relit.io import write_image
@@ -33,15 +34,15 @@ def test_one_roughness_for_all_pixels_matches_per_pixel_roughness_and_keeps_few_
 
 
 def test_directions_and_uv_are_inverse():
-    d, omega = lm.latlong_directions(64, 32)
-    u, v = lm.uv_from_direction(d)
+    d, omega = latlong.latlong_directions(64, 32)
+    u, v = latlong.uv_from_direction(d)
     assert np.allclose(u * 64 - 0.5, np.arange(64)[None], atol=1e-3)
     assert np.allclose(v * 32 - 0.5, np.arange(32)[:, None], atol=1e-3)
     assert omega.sum() * 64 == pytest.approx(4 * math.pi, rel=1e-3)
 
 
 def _smooth_env(w=64):
-    d, _ = lm.latlong_directions(w, w // 2)
+    d, _ = latlong.latlong_directions(w, w // 2)
     return np.stack([1.5 + d[..., 0], 1.5 + d[..., 1], 1.5 + d[..., 2]], -1).astype(np.float32)
 
 
@@ -49,8 +50,8 @@ def test_specular_table_matches_brute_force_integration():
     env = _smooth_env(128) ** 3
     alpha = 0.45
     maps = lm.LightMaps.from_latlong(env)
-    dirs, omega = lm.latlong_directions(256, 128)
-    src = lm.resize_latlong(env, 256, 128).reshape(-1, 3)
+    dirs, omega = latlong.latlong_directions(256, 128)
+    src = latlong.resize_latlong(env, 256, 128).reshape(-1, 3)
     dirs, omega = dirs.reshape(-1, 3), np.repeat(omega, 256)
     rng = np.random.default_rng(3)
     view = np.float32([0, 0, 1])
@@ -62,7 +63,7 @@ def test_specular_table_matches_brute_force_integration():
         nl = dirs @ n
         h = dirs + view
         h /= np.linalg.norm(h, axis=1, keepdims=True)
-        f = lm.ggx_d(h @ n, alpha) * lm.smith_g1(n @ view, alpha) * lm.smith_g1(np.maximum(nl, 1e-4), alpha)
+        f = brdf.ggx_d(h @ n, alpha) * brdf.smith_g1(n @ view, alpha) * brdf.smith_g1(np.maximum(nl, 1e-4), alpha)
         exact = (src * (np.where(nl > 0, f / (4 * (n @ view)), 0) * omega)[:, None]).sum(0)
         got = maps.shade(n[None].astype(np.float32), view[None], np.float32([alpha]), np.float32([1.0]))[1][0]
         errors.append(np.abs(got - exact) / exact)
@@ -92,7 +93,7 @@ def test_latlong_orientation_matches_mitsuba_envmap(mi, tmp_path, config):
                        "sampler": {"type": "independent", "sample_count": 4}},
         })
         seen = np.array(mi.render(scene)).reshape(-1)[:3]
-        ours = lm.sample_latlong(env, d[None].astype(np.float32))[0]
+        ours = latlong.sample_latlong(env, d[None].astype(np.float32))[0]
         # a wrong axis or flip is off by ~1; the two interpolations differ by up to 0.011 near the poles
         assert np.allclose(seen, ours, atol=0.02), (d, seen, ours)
         assert np.allclose(seen, 1.5 + d, atol=0.02)  # and both see the direction itself

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from relit.geometry import surface_height
-from relit.lightmaps import rotate_y
+from relit.latlong import rotate_y
 from relit.motion import RigidMotion, displacement, estimate_motion, follow
 from relit.vectors import normalize
 

@@ -194,7 +194,7 @@ def test_previous_pixels_follow_the_turn(stage_sequence):
     was, is that point's depth then, and its normals there, turned by the frame's turn, are the normals
     now. Looked up in place (no motion), both are further off, and with the motion reversed further
     still. (At 256 px and 1.5 degrees a frame: normals 0.0012 along the motion, 0.014 in place.)"""
-    from relit.lightmaps import rotate_y
+    from relit.latlong import rotate_y
     from relit.stage.sample import previous_pixels
     from relit.upsample import bilinear
     folder, _ = stage_sequence

@@ -7,9 +7,9 @@ import math
 
 import numpy as np
 
+from .brdf import ggx_d, smith_g1
 from .errors import RelitError
 from .lighting import AreaLight, DirectionalLight, Light, PointLight, SpotLight
-from .lightmaps import ggx_d, smith_g1
 from .vectors import dot3
 
 # An area light's highlight is a grid of point emitters, per side ceil(AREA_SAMPLES_PER_LOBE * angle / alpha) + 1

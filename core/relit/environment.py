@@ -12,14 +12,9 @@ from .camera import Camera
 from .colour import Image, config_name, resolve_config, working_space
 from .errors import RelitError
 from .io import read_image
+from .latlong import latlong_directions, resize_latlong, rotate_y, sample_latlong
 from .lighting import Environment
-from .lightmaps import (
-    LightMaps,
-    latlong_directions,
-    resize_latlong,
-    rotate_y,
-    sample_latlong,
-)
+from .lightmaps import LightMaps
 from .upsample import bilinear
 
 

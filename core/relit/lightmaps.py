@@ -17,9 +17,10 @@ from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
-import OpenImageIO as oiio
 
+from .brdf import ggx_d, smith_g1
 from .errors import RelitError
+from .latlong import latlong_directions, resize_latlong, rotate_y, sample_latlong
 from .vectors import normalize
 
 DIFFUSE_OCT = 48  # octahedral size of the irradiance table; irradiance is smooth
@@ -32,64 +33,6 @@ MIRROR_SOURCE_WIDTH = 512  # the mirror level samples the environment itself at 
 KEY_SHARE = 0.5  # the brightest texels holding this share of the power become key lights (shadowed)
 KEY_MAX = 4  # at most this many key lights, the most powerful regions first
 KEY_SOURCE_SIZE = (128, 64)
-
-
-def uv_from_direction(d: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Mitsuba's envmap mapping: u = atan2(x, -z) / 2pi (wrapped to [0, 1)), v = acos(y) / pi."""
-    u = np.arctan2(d[..., 0], -d[..., 2]) * np.float32(0.5 / math.pi)
-    u = u - np.floor(u)
-    v = np.arccos(np.clip(d[..., 1], -1.0, 1.0)) * np.float32(1.0 / math.pi)
-    return u, v
-
-
-def latlong_directions(width: int, height: int) -> tuple[np.ndarray, np.ndarray]:
-    """Unit direction of every texel centre (H, W, 3) and each row's texel solid angle (H,)."""
-    phi = (np.arange(width) + 0.5) / width * 2 * math.pi
-    theta = (np.arange(height) + 0.5) / height * math.pi
-    st, ct = np.sin(theta)[:, None], np.cos(theta)[:, None]
-    d = np.stack(np.broadcast_arrays(st * np.sin(phi)[None], ct, -st * np.cos(phi)[None]), -1)
-    solid_angle = (2 * math.pi / width) * (math.pi / height) * np.sin(theta)
-    return d.astype(np.float32), solid_angle.astype(np.float32)
-
-
-def rotate_y(d: np.ndarray, degrees: float) -> np.ndarray:
-    """Rotate directions about +Y by ``degrees`` (right-handed)."""
-    if degrees == 0.0:
-        return d
-    a = math.radians(degrees)
-    c, s = np.float32(math.cos(a)), np.float32(math.sin(a))
-    x, y, z = d[..., 0], d[..., 1], d[..., 2]
-    return np.stack([c * x + s * z, y, -s * x + c * z], -1)
-
-
-def sample_latlong(latlong: np.ndarray, d: np.ndarray) -> np.ndarray:
-    """Bilinear look-up of a lat-long map (H, W, C) in directions d (..., 3), wrapping around in u."""
-    h, w, _ = latlong.shape
-    u, v = uv_from_direction(d)
-    x = u * w - 0.5
-    y = np.clip(v * h - 0.5, 0, h - 1)
-    x0 = np.floor(x)
-    y0 = np.minimum(np.floor(y), h - 2) if h > 1 else np.zeros_like(y)
-    fx, fy = (x - x0)[..., None], (y - y0)[..., None]
-    x0 = x0.astype(np.int64) % w
-    x1 = (x0 + 1) % w
-    y0 = y0.astype(np.int64)
-    y1 = np.minimum(y0 + 1, h - 1)
-    top = latlong[y0, x0] * (1 - fx) + latlong[y0, x1] * fx
-    bottom = latlong[y1, x0] * (1 - fx) + latlong[y1, x1] * fx
-    return (top * (1 - fy) + bottom * fy).astype(np.float32)
-
-
-def resize_latlong(latlong: np.ndarray, width: int, height: int) -> np.ndarray:
-    """Area-averaging resize, so a small bright sun keeps its energy."""
-    h, w, c = latlong.shape
-    if (w, h) == (width, height):
-        return latlong
-    if w % width == 0 and h % height == 0:
-        return latlong.reshape(height, h // height, width, w // width, c).mean(axis=(1, 3))
-    src = oiio.ImageBuf(np.ascontiguousarray(latlong, dtype=np.float32))
-    dst = oiio.ImageBufAlgo.resize(src, filtername="box", roi=oiio.ROI(0, width, 0, height, 0, 1, 0, c))
-    return np.asarray(dst.get_pixels(oiio.FLOAT), np.float32).reshape(height, width, c)
 
 
 def oct_directions(size: int) -> np.ndarray:
@@ -160,17 +103,6 @@ def _irradiance(latlong: np.ndarray, rotation: float) -> np.ndarray:
     for start in range(0, normals.shape[0], 1024):  # bounded memory: 1024 x texels at a time
         out[start:start + 1024] = (np.maximum(normals[start:start + 1024] @ dirs.T, 0) * omega) @ src
     return out / np.float32(math.pi)
-
-
-def ggx_d(cos_h: np.ndarray, alpha: float | np.ndarray) -> np.ndarray:
-    a2 = np.square(alpha)
-    return a2 / (math.pi * np.square(np.square(cos_h) * (a2 - 1) + 1))
-
-
-def smith_g1(cos_t: np.ndarray, alpha: float | np.ndarray) -> np.ndarray:
-    """Separable Smith masking for GGX (what Mitsuba's microfacet BSDFs use)."""
-    c2 = np.clip(np.square(cos_t), 1e-12, 1.0)
-    return 2.0 / (1.0 + np.sqrt(1.0 + np.square(alpha) * (1.0 - c2) / c2))
 
 
 def _specular_level(latlong: np.ndarray, alpha: float, rotation: float) -> np.ndarray:
