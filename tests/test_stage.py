@@ -11,7 +11,8 @@ from relit.camera import Camera  # noqa: E402
 from relit.io import read_passes  # noqa: E402
 from relit.relight import relight  # noqa: E402
 from relit.stage.job import is_validation, render_stage  # noqa: E402
-from relit.stage.sample import Shot, StageLighting, render_sample, sample_shot  # noqa: E402
+from relit.stage.sample import render_sample, sample_shot  # noqa: E402
+from relit.stage.scene import Shot, StageLighting  # noqa: E402
 from relit.visibility import ShadowSettings  # noqa: E402
 
 
@@ -47,7 +48,7 @@ def test_close_ups_fill_the_frame_with_the_face():
     32 px); a close-up (the face cut at forehead and chin) leaves the background at its sides (0.77,
     0.45)."""
     from relit import data
-    from relit.stage.sample import skin_mask
+    from relit.stage.scene import skin_mask
     for seed, framing, alpha, skin in ((2, "extreme close-up", 0.97, 0.8), (3, "close-up", 0.7, 0.38)):
         stack = render_sample(seed, [str(data.hdri())], res=32, spp=4, lightings=1, close_ups=1.0)[0]
         assert Shot(**json.loads(stack.metadata["shot"])).framing == framing
@@ -107,7 +108,6 @@ def test_a_broken_render_is_detected(stage):
 
 def test_hair_has_fractional_alpha(tmp_path):
     from relit import data
-    from relit.stage.sample import render_sample
     seed = next(s for s in range(50) if _hair(s))
     stack = render_sample(seed, [str(data.hdri())], res=64, spp=16, lightings=1)[0]
     soft = (stack.alpha > 0.05) & (stack.alpha < 0.95)
@@ -126,7 +126,6 @@ def test_a_seed_renders_the_same_sample():
     """Deterministic for a seed: the same person, look, framing and lighting, and the same pixels up to
     the path tracer's floating-point reduction order."""
     from relit import data
-    from relit.stage.sample import render_sample
     a = render_sample(77, [str(data.hdri())], res=32, spp=4, lightings=1)[0]
     b = render_sample(77, [str(data.hdri())], res=32, spp=4, lightings=1)[0]
     for key in ("person", "look", "shot", "lighting"):
@@ -138,7 +137,6 @@ def test_a_seed_renders_the_same_sample():
 def test_truth_spp_renders_the_passes_with_less_noise_and_the_same_plate():
     """``truth_spp`` renders the passes apart, with more samples, and leaves the image as it was."""
     from relit import data
-    from relit.stage.sample import render_sample
 
     def frame(truth_spp=None):
         return render_sample(77, [str(data.hdri())], res=32, spp=4, lightings=1, turn=(0.0,), truth_spp=truth_spp)[0]
@@ -195,7 +193,7 @@ def test_previous_pixels_follow_the_turn(stage_sequence):
     now. Looked up in place (no motion), both are further off, and with the motion reversed further
     still. (At 256 px and 1.5 degrees a frame: normals 0.0012 along the motion, 0.014 in place.)"""
     from relit.latlong import rotate_y
-    from relit.stage.sample import previous_pixels
+    from relit.stage.scene import previous_pixels
     from relit.upsample import bilinear
     folder, _ = stage_sequence
     before, now = (read_passes(f) for f in sorted((folder / "seq0000").glob("frame.*.exr"))[:2])
@@ -217,7 +215,7 @@ def test_skin_mask_leaves_out_pixels_partly_hair():
     """A pixel 30% covered by hair strands over the skin has a blend of their roughness, which is neither
     skin's map nor hair's fixed value, so roughness alone took it for skin; its F0 is off skin's too."""
     from relit.passes import PassStack
-    from relit.stage.sample import F0, FIXED_ROUGHNESS, skin_mask
+    from relit.stage.scene import F0, FIXED_ROUGHNESS, skin_mask
     skin_rough, skin_f0, share = 0.45, 0.03, 0.3
     rough = [skin_rough, (1 - share) * skin_rough + share * FIXED_ROUGHNESS["hair"], FIXED_ROUGHNESS["hair"]]
     f0 = [skin_f0, (1 - share) * skin_f0 + share * F0["hair"], F0["hair"]]
@@ -233,7 +231,7 @@ def test_specular_follows_the_engines_model(stage):
     the engine shades it: the engine fed the exact passes and the recorded lighting gives the level of
     the path-traced specular pass on the skin."""
     from relit.colour import resolve_config
-    from relit.stage.sample import skin_mask
+    from relit.stage.scene import skin_mask
     out, _ = stage
     config = resolve_config()
     checked = 0

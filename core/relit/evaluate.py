@@ -27,7 +27,7 @@ from .metrics import angular_error, gross_matte_error, matte_errors, psnr, scale
 from .passes import PassStack
 from .relight import relight
 from .shading import ShadingModel, refine
-from .stage.sample import StageLighting, previous_pixels, skin_mask
+from .stage.scene import StageLighting, previous_pixels, skin_mask
 from .upsample import bilinear
 
 THRESHOLDS = (11.25, 22.5, 30.0)

@@ -129,7 +129,7 @@ def write_manifest(out: Path, seed: int, res: int, spp: int, hdris: list[str], t
                    close_ups: float = 0.0) -> dict:
     """manifest.json: every sample file with its identity, split, lighting and framing, read back from the
     files."""
-    from .sample import Shot
+    from .scene import Shot
     samples = []
     for path in sorted(out.glob("*_L*.exr")):
         meta = read_metadata(path)

@@ -14,79 +14,33 @@ from __future__ import annotations
 import json
 import math
 import tempfile
-from dataclasses import asdict, dataclass, field, replace
-from functools import lru_cache
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import numpy as np
 
 from ..camera import Camera
-from ..colour import Image
 from ..environment import view
-from ..errors import RelitError
-from ..io import read_image
-from ..lighting import Environment, Lighting, light_from_dict
+from ..lighting import light_from_dict
 from ..passes import PassStack
-from ..reference import RENDER_COLOURSPACE, area_light_shape
+from ..reference import area_light_shape
 from . import hair as hair_mod
 from .look import Look, sample_look, skin_textures
 from .person import REGIONS, Person, sample_person
+from .scene import (
+    F0,
+    FIXED_ROUGHNESS,
+    HAIR_ROUGHNESS,
+    Shot,
+    StageLighting,
+    hdri_radiance,
+    placement,
+)
 
 TARGET_RADIANCE = 0.5  # mean environment radiance is scaled to about this, then jittered by +-1 stop
 HAIR_STRANDS = 12000
-HAIR_ROUGHNESS = 0.3  # the hair BSDF's longitudinal roughness, written as the hair's roughness pass
-# regions of one constant roughness (skin has a map, cloth one value per look): how ``skin_mask`` tells them apart
-FIXED_ROUGHNESS = {"eye_front": 0.02, "eye_back": 0.05, "mouth": 0.3, "hair": HAIR_ROUGHNESS}  # a glassy cornea
-# specular strength (F0) but skin's (per look): cornea and sclera (index 1.38), mucosa, fabric, keratin (1.55)
-F0 = {"eye_front": 0.025, "eye_back": 0.025, "mouth": 0.03, "cloth": 0.04, "hair": 0.046}
 SPECULAR_SHARE = 0.2  # of a material's BSDF samples, drawn from its GGX lobe
-SKIN_F0_TOLERANCE = 1e-3  # skin's F0 from a half-float pass; 5-9% of a pixel in hair, 7-20% in shirt move it more
 
-
-@dataclass
-class Shot:
-    hfov: float  # degrees
-    frame_height: float  # metres of the subject the frame spans
-    yaw: float  # the person turned about +Y, degrees
-    tilt: float  # the camera's vertical offset of the head, fraction of the frame
-
-    @property
-    def distance(self) -> float:
-        return self.frame_height / (2 * math.tan(math.radians(self.hfov) / 2))
-
-
-    @property
-    def framing(self) -> str:
-        """What a shot list would call it, from how much of the person the frame spans."""
-        for name, up_to in FRAMINGS:
-            if self.frame_height <= up_to:
-                return name
-        return FRAMINGS[-1][0]
-
-
-FRAMINGS = (("extreme close-up", 0.17), ("close-up", 0.3), ("head and shoulders", 0.65), ("half body", math.inf))
-
-
-@dataclass
-class StageLighting:
-    """An HDRI (rotated, exposed, tinted) and any area lights (a light-stage rig); all in the camera frame."""
-
-    hdri: str
-    rotation: float
-    scale: float  # multiplies the HDRI's radiance
-    lights: list[dict] = field(default_factory=list)  # relit light JSON
-    tint: tuple[float, float, float] = (1.0, 1.0, 1.0)  # in the working space, as the engine's Environment.tint
-
-    def to_lighting(self) -> Lighting:
-        env = Environment(self.hdri, self.rotation, math.log2(self.scale), tuple(self.tint),
-                          colourspace=RENDER_COLOURSPACE)
-        return Lighting(env, [light_from_dict(d) for d in self.lights])
-
-    def radiance(self) -> np.ndarray:
-        """The lat-long environment as lit, (H, 2H, 3) in Mitsuba's RGB space: exposure and tint applied."""
-        working = Image(_hdri(self.hdri), RENDER_COLOURSPACE).to_working()
-        return Image(working.pixels * np.float32(self.scale) * np.asarray(self.tint, np.float32),
-                     working.colourspace).to(RENDER_COLOURSPACE).pixels
 
 
 HALF_BODY_SHARE = 0.3  # of shots framed from the waist up; the rest are head and shoulders
@@ -109,14 +63,6 @@ def sample_shot(rng: np.random.Generator, close_ups: float = 0.0) -> Shot:
     return Shot(hfov, frame_height=float(rng.uniform(0.36, 0.6)), yaw=yaw, tilt=float(rng.uniform(0.12, 0.22)))
 
 
-@lru_cache(maxsize=16)
-def _hdri(path: str) -> np.ndarray:
-    """An HDRI's radiance in Mitsuba's RGB space (the file's: linear Rec.709), read once per process."""
-    latlong = read_image(path, RENDER_COLOURSPACE).to(RENDER_COLOURSPACE).pixels[..., :3]
-    latlong.setflags(write=False)
-    return latlong
-
-
 RIG_SHARE = 1 / 3  # of lightings that are a light-stage rig over a dim HDRI
 OLAT_SHARE = 0.25  # of rigs that are one small light alone (one light at a time, as on a light stage)
 ACESCG_LUMA = np.array([0.2722, 0.6741, 0.0537])  # the working space's luminance weights
@@ -126,7 +72,7 @@ def sample_lighting(rng: np.random.Generator, hdris: list[str], shot: Shot) -> S
     """An HDRI at a random rotation, exposure and colour cast; one time in three a rig of 1-4 area lights
     over a dim HDRI, a quarter of those a single small light (one light at a time)."""
     hdri = str(rng.choice(hdris))
-    scale = TARGET_RADIANCE / max(float(_hdri(hdri).mean()), 1e-6) * 2.0 ** rng.uniform(-1, 1)
+    scale = TARGET_RADIANCE / max(float(hdri_radiance(hdri).mean()), 1e-6) * 2.0 ** rng.uniform(-1, 1)
     warm, green = float(np.clip(rng.normal(0, 0.08), -0.2, 0.2)), float(np.clip(rng.normal(0, 0.03), -0.08, 0.08))
     tint = np.array([1 + warm, 1 + green, 1 - warm])
     tint /= tint @ ACESCG_LUMA  # a colour cast, not a change of exposure
@@ -166,39 +112,10 @@ def _write_ply(path: Path, vertices: np.ndarray, normals: np.ndarray, faces: np.
     path.write_bytes(header.encode() + data.tobytes() + tri.tobytes())
 
 
-def placement(shot: Shot) -> tuple[np.ndarray, np.ndarray]:
-    """The rotation (the shot's yaw about +Y) and offset that put the person in the camera frame:
-    camera point = rotation @ body point + offset."""
-    a = math.radians(shot.yaw)
-    rot = np.array([[math.cos(a), 0, math.sin(a)], [0, 1, 0], [-math.sin(a), 0, math.cos(a)]], np.float32)
-    return rot, np.array([0.0, shot.tilt * shot.frame_height, -shot.distance], np.float32)
-
-
 def _placed(person: Person, shot: Shot) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The person turned by the shot's yaw and placed in front of the camera (camera frame)."""
     rot, offset = placement(shot)
     return rot, offset, (person.vertices @ rot.T + offset)
-
-
-def previous_pixels(frame: PassStack, previous: PassStack) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Where each pixel's surface point of a sequence frame was in the frame before: (row, column),
-    pixel centres at integers as ``upsample.bilinear`` takes them, and its depth then; each (H, W).
-
-    Exact, with no optical flow: between a sequence's frames the person only turns about their own
-    vertical axis (``render_sample``'s ``turn``), so the depth pass and the two frames' shots give the
-    motion. Whether the point was visible then is the caller's test (its depth against that frame's)."""
-    try:
-        (rot, offset), (rot_before, offset_before) = (placement(Shot(**json.loads(s.metadata["shot"])))
-                                                      for s in (frame, previous))
-    except (KeyError, TypeError, ValueError):
-        raise RelitError("not a virtual-light-stage sequence frame (no shot metadata)") from None
-    if frame.depth is None:
-        raise RelitError("a stage frame without its depth pass")
-    camera = Camera.from_metadata(frame.metadata)
-    h, w = frame.shape
-    body = (camera.positions(frame.depth) - offset) @ rot  # rot is orthonormal: its inverse is its transpose
-    col, row, depth = camera.project(body @ rot_before.T + offset_before, h, w)
-    return row - 0.5, col - 0.5, depth
 
 
 def texture(mi, values: np.ndarray) -> dict:
@@ -256,23 +173,6 @@ def _surface_materials(mi, look: Look, rough_map: np.ndarray) -> dict:
     return {region: {"type": "diffuse", "reflectance": value if isinstance(value, dict) else
                      {"type": "rgb", "value": [float(value[0]), 1.0, float(value[1])]}}
             for region, value in values.items()}
-
-
-def skin_mask(stack: PassStack) -> np.ndarray:
-    """(H, W) bool: fully covered pixels whose roughness is none of the constant-roughness regions'
-    (cloth, hair, eyes, mouth), i.e. skin, read back from a sample's roughness pass and metadata; and,
-    where the sample has a specular strength pass, whose F0 is the skin's own: a pixel partly covered
-    by hair strands, a brow or the shirt has a blend of their roughness (none of the fixed values) but
-    also a blend of their F0, so this leaves it out (about a quarter of the roughness test's pixels)."""
-    stack.require("alpha", "roughness")
-    look = json.loads(stack.metadata.get("look", "{}"))
-    rough = stack.roughness[..., 0]
-    skin = stack.alpha[..., 0] >= 0.99
-    for value in (float(look.get("cloth_roughness", -1)), *FIXED_ROUGHNESS.values()):
-        skin &= np.abs(rough - value) > 0.01
-    if stack.specular_strength is not None and "skin_f0" in look:
-        skin &= np.abs(stack.specular_strength[..., 0] - look["skin_f0"]) < SKIN_F0_TOLERANCE
-    return skin
 
 
 def _render(mi, shapes: dict, lighting: StageLighting, shot: Shot, res: int, spp: int, seed: int,

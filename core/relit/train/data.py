@@ -21,7 +21,7 @@ from ..errors import RelitError
 from ..estimate import NET_COLOURSPACE, NO_MATTE, mean_luminance, normalise
 from ..io import READ_FORMATS, read_image, read_matte, read_passes
 from ..priors import PRIOR_CHANNELS, PRIOR_MIRROR_SIGNS, compute_priors, network_input
-from ..stage.sample import skin_mask
+from ..stage.scene import skin_mask
 from ..upsample import resize
 
 # channels of a stacked sample: input (3), alpha (1), normals (3), albedo (3), roughness (1), the

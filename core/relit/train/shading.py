@@ -25,7 +25,7 @@ from ..estimate import NET_COLOURSPACE, PassesModel, estimate_passes
 from ..io import atomic_path, read_passes
 from ..relight import relight
 from ..shading import FEATURES, network_input
-from ..stage.sample import StageLighting
+from ..stage.scene import StageLighting
 from ..upsample import resize
 from .data import manifest_entries
 from .net import SHADING_WIDTHS, ShadingNet
