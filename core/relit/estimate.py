@@ -24,9 +24,8 @@ NET_COLOURSPACE = "Linear Rec.709 (sRGB)"  # the virtual light stage renders in 
 LUMA = np.float32([0.2126, 0.7152, 0.0722])
 NO_MATTE = 0.5  # the matte input when the user has none
 # Each frame's passes are the mean of the network's on the plate and on its mirror image (mirrored back):
-# two views of the same person whose errors differ, at twice the network's cost (one more run, a tenth
-# of a 1080p frame's time). Validation: alpha SAD 1.00 -> 0.94, skin normals 14.12 -> 13.98 degrees;
-# turning sequences: normals 12.09 -> 11.60 degrees, 8% less flicker (docs/networks.md).
+# two views of the same person whose errors differ, so the mean is more accurate and steadier, for one
+# more run of the network (docs/networks.md has the figures).
 MIRROR_AVERAGE = True
 MIRROR_SIGNS = np.ones(sum(OUTPUTS.values()), np.float32)
 MIRROR_SIGNS[NORMALS.start] = -1  # a mirrored plate's normals point the other way in x
@@ -132,21 +131,20 @@ class TemporalPasses:
 
     The blend runs at the plate's resolution, after guided upsampling: the upsampling draws fine detail
     from each frame's plate, grain and render noise included, which only a full-resolution history
-    averages out (blended at the network's size, the slow stage turn's normals flicker fell 37% instead
-    of 54%). The motion is measured on the network-size plates (about a quarter of a second here)."""
+    averages out. The motion is measured on the network-size plates, where it is cheap."""
 
     CHANGE_SCALE = 0.3  # how far the plate may differ from where the motion says (log units) before a pixel
     MIN_NEW = 0.15  # takes the new frame; the new frame's weight where the motion explains the plate exactly
     # The albedo's own gate: how far it may differ from the carried albedo before a pixel takes the new
     # frame, its new frame's weight where it does not (about twenty frames averaged), and how steeply the
-    # plate's gate takes over (from half the plate's change scale to all of it): the tuning sequences'
-    # albedo flicker fell from 0.0015 / 0.0021 to 0.0011 / 0.0018, and 0.2% of a changed block ghosts
+    # plate's gate takes over (from half the plate's change scale to all of it); tuned on stage sequences
+    # (docs/networks.md, Video)
     ALBEDO_CHANGE = 0.1
     ALBEDO_MIN_NEW = 0.05
     ALBEDO_PLATE = 2.0
     CUT = 0.75  # under this fraction of the subject explained, the frame is a cut: the history is dropped
-    # frames a resumed run or a farm chunk infers before its first one: on the slow stage turn its first
-    # frame then differs from a single run's by 0.0021 in normals, against 0.0129 from one frame before
+    # frames a resumed run or a farm chunk infers before its first one, so that its first frame is nearly
+    # what a single run gives (docs/networks.md, Video)
     WARMUP = 8
 
     def __init__(self, model: PassesModel | None = None, internal: int | None = None, device: str | None = None,
