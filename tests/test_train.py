@@ -23,6 +23,9 @@ def test_batches_pair_lightings_of_one_person(stage):
     batch = data.batch(4, 32, torch.Generator().manual_seed(0))
     assert batch["image"].shape == (4, 3, 32, 32) and batch["matte"].shape == (4, 1, 32, 32)
     assert batch["priors"].shape == (4, PRIOR_CHANNELS, 32, 32)
+    # variety (people behind, soft focus, greyscale) changes the images, not the crops or the labels
+    varied = data.batch(4, 32, torch.Generator().manual_seed(0), variety=True)
+    assert torch.equal(varied["alpha"], batch["alpha"]) and not torch.equal(varied["image"], batch["image"])
     n = batch["normals"]
     assert torch.allclose(n.norm(dim=1), torch.ones(1), atol=1e-3)
     # rows 0 and 1 are one person and one crop under two lightings: same geometry, different light
@@ -78,11 +81,11 @@ def test_skin_pixels_weigh_more_in_the_normals_loss(stage):
 
 def test_training_resumes_and_the_onnx_export_matches_torch(stage, tmp_path):
     folder, _ = stage
-    settings = TrainSettings(steps=2, batch=2, res=32, checkpoint_every=1)
+    settings = TrainSettings(steps=2, batch=2, res=32, checkpoint_every=1, priors=True, variety=True)
     ckpt = train(folder, tmp_path, settings)
     first = torch.load(ckpt, weights_only=False)
     assert first["step"] == 2 and len(first["history"]) == 2
-    train(folder, tmp_path, TrainSettings(steps=3, batch=2, res=32, checkpoint_every=1))
+    train(folder, tmp_path, TrainSettings(steps=3, batch=2, res=32, checkpoint_every=1, priors=True))
     resumed = torch.load(tmp_path / CHECKPOINT, weights_only=False)
     assert resumed["step"] == 3 and resumed["history"][:2] == first["history"]
 
@@ -114,7 +117,7 @@ def test_inference_gives_a_priors_network_its_priors_mirrored_with_the_plate(sta
     from relit.colour import Image
     from relit.priors import Priors
     folder, _ = stage
-    train(folder, tmp_path, TrainSettings(steps=1, batch=2, res=32))
+    train(folder, tmp_path, TrainSettings(steps=1, batch=2, res=32, priors=True))
     export(tmp_path / CHECKPOINT, tmp_path / "passes.onnx", internal=64, version="test")
     model = estimate.PassesModel.load(tmp_path / "passes.onnx")
     assert model.inputs == ("image", "matte", "priors")

@@ -249,7 +249,7 @@ def _train(args: argparse.Namespace) -> None:
             raise RelitError("--teacher needs --real (the real portraits the mattes are of)")
         settings = TrainSettings(steps=args.steps, batch=args.batch, res=args.res, lr=args.lr, seed=args.seed,
                                  threads=args.threads, real=args.real, teacher=args.teacher, retinex=args.retinex,
-                                 skin=args.skin, priors=not args.no_priors,
+                                 skin=args.skin, priors=args.priors, variety=args.variety,
                                  **({"widths": args.widths} if args.widths else {}))
         print(f"wrote {train(args.data, args.out, settings)}")
     else:
@@ -435,7 +435,9 @@ def parser() -> argparse.ArgumentParser:
     _run_options(r, "a `relit stage render` folder", "checkpoint folder")
     r.add_argument("--real", help="folder of real portraits for the synthetic-to-real losses")
     r.add_argument("--teacher", help="their teacher mattes, <stem>.png (default: their person prior)")
-    r.add_argument("--no-priors", action="store_true", help="a network without the priors as inputs")
+    r.add_argument("--priors", action="store_true", help="the network takes the priors (relit.priors) as inputs")
+    r.add_argument("--variety", action="store_true",
+                   help="batches with other people behind the subject, soft focus and greyscale")
     r.add_argument("--widths", type=lambda text: tuple(int(w) for w in text.split(",")),
                    help="the U-Net's channels per level, comma-separated (default: relit.train.net.WIDTHS)")
     r.add_argument("--retinex", type=float, default=1.0, help="weight of the smooth-shading prior on real crops")

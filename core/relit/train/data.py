@@ -37,7 +37,7 @@ BLURRED = 0.25  # share of samples softened by up to a 3x3 box
 GREYSCALE = 0.15  # share of samples turned grey
 
 
-def sample_array(path: Path) -> np.ndarray:
+def sample_array(path: Path, priors: bool = True) -> np.ndarray:
     """(20, H, W) float16: the normalised composite (what a photo would show), the true passes, the
     premultiplied person on the same scale, in log form like the input, the skin mask and the priors
     of the composite."""
@@ -47,9 +47,10 @@ def sample_array(path: Path) -> np.ndarray:
                                 for p in (stack.composite, stack.albedo, stack.relit))
     person = np.log1p(np.maximum(relit * stack.alpha, 0) / mean_luminance(composite))
     skin = skin_mask(stack)[..., None].astype(np.float32)
-    priors = network_input(compute_priors(Image(stack.composite, stack.colourspace)))
+    prior = network_input(compute_priors(Image(stack.composite, stack.colourspace))) if priors else \
+        np.zeros((*stack.shape, PRIOR_CHANNELS), np.float32)
     arr = np.concatenate([normalise(composite), stack.alpha, stack.normals, albedo, stack.roughness, person, skin,
-                          priors], -1)
+                          prior], -1)
     return arr.transpose(2, 0, 1).astype(np.float16)
 
 
@@ -72,17 +73,20 @@ class StageData:
     files: list[str]
 
     @classmethod
-    def load(cls, folder: str | Path, split: str, limit: int | None = None) -> "StageData":
+    def load(cls, folder: str | Path, split: str, limit: int | None = None, priors: bool = True) -> "StageData":
+        """The split's samples; without ``priors`` their channels are zeros (computing them takes a while)."""
         folder = Path(folder)
         entries = manifest_entries(folder, split, limit)
         arrays, by_identity = [], defaultdict(list)
         for i, entry in enumerate(tqdm(entries, desc=f"load {split}", unit="file", leave=False)):
-            arrays.append(sample_array(folder / entry["file"]))
+            arrays.append(sample_array(folder / entry["file"], priors))
             by_identity[entry["identity"]].append(i)
         return cls(torch.from_numpy(np.stack(arrays)), list(by_identity.values()), [e["file"] for e in entries])
 
-    def batch(self, size: int, res: int, generator: torch.Generator) -> dict[str, torch.Tensor]:
-        """``size`` samples (pairs of lightings of one person where there are two) at ``res`` pixels."""
+    def batch(self, size: int, res: int, generator: torch.Generator, variety: bool = False
+              ) -> dict[str, torch.Tensor]:
+        """``size`` samples (pairs of lightings of one person where there are two) at ``res`` pixels; with
+        ``variety``, people behind and the camera's soft focus and greyscale too."""
         people = torch.randint(len(self.pairs), (max(1, size // 2),), generator=generator).tolist()
         index, crops = [], []
         for p in people:
@@ -95,7 +99,8 @@ class StageData:
         out = {k: x[:, s] for k, s in SLICES.items()}
         out["normals"] = F.normalize(out["normals"] * _mirror_signs(flip, [-1, 1, 1]), dim=1)
         out["priors"] = out["priors"] * _mirror_signs(flip, PRIOR_MIRROR_SIGNS)
-        out["image"] = _jitter(_new_background(out["image"], out.pop("person"), out["alpha"], generator), generator)
+        out["image"] = _jitter(_new_background(out["image"], out.pop("person"), out["alpha"], generator, variety),
+                               generator, variety)
         out["matte"] = _matte_prior(out["alpha"], generator)
         return out
 
@@ -130,14 +135,15 @@ class RealData:
             raise RelitError("no photos with teacher mattes (<stem>.png) here", mattes or photos)
         return cls(torch.from_numpy(np.stack(arrays)), files)
 
-    def batch(self, size: int, res: int, generator: torch.Generator) -> dict[str, torch.Tensor]:
+    def batch(self, size: int, res: int, generator: torch.Generator, variety: bool = False
+              ) -> dict[str, torch.Tensor]:
         """``size`` crops (an even number): rows 2k and 2k+1 are one crop under two jitters."""
         index = torch.randint(len(self.files), (max(1, size // 2),), generator=generator).repeat_interleave(2)
         crops = torch.rand(len(index) // 2, 4, generator=generator).repeat_interleave(2, 0)
         x, flip = _crop(self.samples[index].float(), crops, res)
         out = {k: x[:, s] for k, s in REAL_SLICES.items()}
         out["priors"] = out["priors"] * _mirror_signs(flip, PRIOR_MIRROR_SIGNS)
-        out["image"] = _jitter(out["image"], generator)
+        out["image"] = _jitter(out["image"], generator, variety)
         out["matte"] = _matte_prior(out["teacher"], generator)
         return out
 
@@ -164,10 +170,11 @@ def _crop(x: torch.Tensor, c: torch.Tensor, res: int) -> tuple[torch.Tensor, tor
 
 
 def _new_background(image: torch.Tensor, person: torch.Tensor, alpha: torch.Tensor,
-                    generator: torch.Generator) -> torch.Tensor:
+                    generator: torch.Generator, variety: bool = False) -> torch.Tensor:
     """Some samples get a procedural background (smooth colour fields with hard-edged blocks, like walls
     and windows behind real sitters) in place of their blurred HDRI, renormalised like a photo; a share
-    of those have another person of the batch standing behind, to one side, out of focus."""
+    of those, with ``variety``, have another person of the batch standing behind, to one side, out of
+    focus (without it no number is drawn for them: model 0.4's batches are as they were)."""
     n, _, h, w = image.shape
     field = F.interpolate(torch.rand(n, 3, 4, 4, generator=generator), size=(h, w), mode="bicubic",
                           align_corners=False)
@@ -175,9 +182,10 @@ def _new_background(image: torch.Tensor, person: torch.Tensor, alpha: torch.Tens
     mix = torch.rand(n, 1, 1, 1, generator=generator)
     level = torch.exp(torch.randn(n, 1, 1, 1, generator=generator) * 0.7)
     background = level * (mix * field + (1 - mix) * blocks).clamp(min=0.01)
-    other, other_alpha = _beside(torch.expm1(person).roll(2, 0) * level, alpha.roll(2, 0), generator)
-    behind = (torch.rand(n, 1, 1, 1, generator=generator) < OTHER_PERSON).float() * other_alpha
-    background = background + behind * (other / other_alpha.clamp(min=1e-3) - background)
+    if variety:
+        other, other_alpha = _beside(torch.expm1(person).roll(2, 0) * level, alpha.roll(2, 0), generator)
+        behind = (torch.rand(n, 1, 1, 1, generator=generator) < OTHER_PERSON).float() * other_alpha
+        background = background + behind * (other / other_alpha.clamp(min=1e-3) - background)
     linear = torch.expm1(person) + (1 - alpha) * background
     luma = (linear * torch.tensor([0.2126, 0.7152, 0.0722]).view(1, 3, 1, 1)).sum(1, keepdim=True)
     replaced = torch.log1p(linear / luma.mean((2, 3), keepdim=True).clamp(min=1e-6))
@@ -203,10 +211,11 @@ def _beside(person: torch.Tensor, alpha: torch.Tensor, generator: torch.Generato
     return moved[:, :3], moved[:, 3:]
 
 
-def _jitter(image: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+def _jitter(image: torch.Tensor, generator: torch.Generator, variety: bool = False) -> torch.Tensor:
     """A camera after the render, in linear light: another illuminant colour, a tone curve (contrast and
     a highlight shoulder, as in photos linearised from JPEG), a soft lens or focus (a BLURRED share),
-    sensor noise, and a greyscale print (a GREYSCALE share: archive and black-and-white plates)."""
+    sensor noise, and a greyscale print (a GREYSCALE share: archive and black-and-white plates); the soft
+    focus and the greyscale only with ``variety``."""
     n = image.shape[0]
     linear = torch.expm1(image)
     gain = torch.exp(0.15 * torch.randn(n, 3, 1, 1, generator=generator))
@@ -215,13 +224,16 @@ def _jitter(image: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     white = 2 + 18 * torch.rand(n, 1, 1, 1, generator=generator)
     linear = linear.clamp(min=0) ** gamma
     linear = torch.where(torch.rand(n, 1, 1, 1, generator=generator) < 0.5, linear / (1 + linear / white), linear)
-    soft = (torch.rand(n, 1, 1, 1, generator=generator) < BLURRED).float() * torch.rand(n, 1, 1, 1, generator=generator)
-    linear = linear + soft * (F.avg_pool2d(linear, 3, 1, 1, count_include_pad=False) - linear)
+    if variety:
+        soft = (torch.rand(n, 1, 1, 1, generator=generator) < BLURRED).float() * \
+            torch.rand(n, 1, 1, 1, generator=generator)
+        linear = linear + soft * (F.avg_pool2d(linear, 3, 1, 1, count_include_pad=False) - linear)
     noise = 0.02 * torch.rand(n, 1, 1, 1, generator=generator)
     linear = linear + noise * torch.sqrt(linear.clamp(min=0) + 1e-3) * torch.randn(linear.shape, generator=generator)
-    grey = (torch.rand(n, 1, 1, 1, generator=generator) < GREYSCALE).float()
-    luma = (linear * torch.tensor([0.2126, 0.7152, 0.0722]).view(1, 3, 1, 1)).sum(1, keepdim=True)
-    linear = linear + grey * (luma - linear)
+    if variety:
+        grey = (torch.rand(n, 1, 1, 1, generator=generator) < GREYSCALE).float()
+        luma = (linear * torch.tensor([0.2126, 0.7152, 0.0722]).view(1, 3, 1, 1)).sum(1, keepdim=True)
+        linear = linear + grey * (luma - linear)
     return torch.log1p(linear.clamp(min=0))
 
 

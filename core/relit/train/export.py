@@ -20,7 +20,7 @@ def export(checkpoint: str | Path, output: str | Path, internal: int, version: s
     state = load_checkpoint(checkpoint)
     output.parent.mkdir(parents=True, exist_ok=True)
     export_network = export_shading if state.get("kind") == "shading" else export_passes
-    card = export_network(state, output, internal, version)
+    text = json.dumps(export_network(state, output, internal, version), indent=1) + "\n"
     with atomic_path(output.with_suffix(".json")) as tmp:
-        tmp.write_text(json.dumps(card, indent=1) + "\n")
-    return card
+        tmp.write_text(text)
+    return json.loads(text)  # the card as the file has it (tuples become lists)

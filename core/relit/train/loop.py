@@ -40,7 +40,8 @@ class TrainSettings(RunSettings):
     real_batch: int = 4  # real crops per step (pairs of jitters)
     retinex: float = 1.0  # weight of the Retinex prior on real crops (0 in the shipped 0.2's first 2500 steps)
     skin: float = 0.0  # extra weight of skin pixels in the normals loss (faces are what a relight is judged by)
-    priors: bool = True  # the network takes relit.priors' passes as inputs
+    priors: bool = False  # the network takes relit.priors' passes as inputs
+    variety: bool = False  # batches with people behind, soft focus and greyscale (relit.train.data)
     widths: tuple[int, ...] = WIDTHS  # the U-Net's channels per level
 
 
@@ -129,7 +130,7 @@ def train(data_dir: str | Path, out_dir: str | Path, settings: TrainSettings) ->
         step, history, earlier = state["step"], state["history"], state.get("earlier", [])
         if state["settings"] != asdict(settings):  # a fine-tune: keep how the steps so far were made
             earlier = earlier + [{**state["settings"], "until_step": step}]
-    data = StageData.load(data_dir, "train")
+    data = StageData.load(data_dir, "train", priors=settings.priors)
     real = RealData.load(settings.real, settings.teacher) if settings.real else None
     manifest = json.loads((Path(data_dir) / "manifest.json").read_text())
 
@@ -142,10 +143,10 @@ def train(data_dir: str | Path, out_dir: str | Path, settings: TrainSettings) ->
                      "spp": manifest["spp"], "real": real.files if real else []}})
 
     def step_terms() -> dict[str, torch.Tensor]:
-        batch = data.batch(settings.batch, settings.res, gen)
+        batch = data.batch(settings.batch, settings.res, gen, settings.variety)
         inputs = ["image", "matte"] + ["priors"] * settings.priors
         if real is not None:  # one forward pass for both, so batch norm sees them together
-            real_batch = real.batch(settings.real_batch, settings.res, gen)
+            real_batch = real.batch(settings.real_batch, settings.res, gen, settings.variety)
             pred = net(*(torch.cat([batch[k], real_batch[k]]) for k in inputs))
         else:
             pred = net(*(batch[k] for k in inputs))
