@@ -14,31 +14,13 @@ import pytest
 from relit import data
 from relit.dcc import LIGHT_KINDS, houdini_planes, knob_names
 from relit.io import read_image, read_passes
+from tests import dialog_script
 
 HDA = Path(__file__).parents[1] / "houdini_hda"
 OPERATOR = HDA / "otls" / "relit_passes.hda" / "relit_8_8Cop2_1passes"
 
 
-# how Houdini evaluates each parm type's values (a DialogScript stores them all as strings)
-EVAL_AS = {"toggle": int, "ordinal": int, "integer": int, "float": float, "color": float}
-
-
-def _parms(dialog: str) -> dict[str, dict]:
-    """name -> {type, size, default, menu} for every parm block of a DialogScript."""
-    parms = {}
-    for block in re.findall(r"parm \{(.*?)\n        \}", dialog, re.S):
-        name = re.search(r'name\s+"(\w+)"', block).group(1)
-        default = re.search(r"default \{ (.*?) \}", block).group(1)
-        kind = re.search(r"type\s+(\w+)", block).group(1)
-        cast = EVAL_AS.get(kind, str)
-        parms[name] = {"type": kind,
-                       "size": int(re.search(r"size\s+(\d+)", block).group(1)) if "size" in block else 1,
-                       "default": tuple(cast(json.loads(v)) for v in re.findall(r'"[^"]*"', default)),
-                       "menu": re.findall(r'^\s+"(\w+)"\s+"', block, re.M)}
-    return parms
-
-
-PARMS = _parms((OPERATOR / "DialogScript").read_text())
+PARMS = dialog_script.parms((OPERATOR / "DialogScript").read_text())
 
 
 def test_hda_sections_and_index_are_consistent():

@@ -30,6 +30,7 @@ from relit.metrics import psnr
 from relit.passes import PASSES, PassStack
 from relit.relight import DEFAULT_ROUGHNESS, DEFAULT_SPECULAR_STRENGTH, relight
 from relit.visibility import ShadowSettings
+from tests import dialog_script
 from tests.copernicus_cl import Kernel, parse_bindings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -188,25 +189,8 @@ def test_the_thresholds_catch_plausible_bugs(kernel, scene, opencl):
 # The HDA's text
 
 
-EVAL_AS = {"toggle": int, "ordinal": int, "integer": int, "float": float, "color": float}
-
-
-def _parms(dialog: str) -> dict[str, dict]:
-    """name -> {type, size, default, menu} for every parm block of a DialogScript."""
-    parms = {}
-    for block in re.findall(r"parm \{(.*?)\n        \}", dialog, re.S):
-        name = re.search(r'name\s+"(\w+)"', block).group(1)
-        kind = re.search(r"type\s+(\w+)", block).group(1)
-        default = re.search(r"default \{ (.*?) \}", block).group(1)
-        cast = EVAL_AS.get(kind, str)
-        parms[name] = {"type": kind, "size": int(re.search(r"size\s+(\d+)", block).group(1)) if "size" in block else 1,
-                       "default": tuple(cast(json.loads(v)) for v in re.findall(r'"[^"]*"', default)),
-                       "menu": re.findall(r'^\s+"(\w+)"\s+"', block, re.M), "block": block}
-    return parms
-
-
 DIALOG = (OPERATOR / "DialogScript").read_text()
-PARMS_OF_HDA = _parms(DIALOG)
+PARMS_OF_HDA = dialog_script.parms(DIALOG)
 SIGNATURE_TYPES = {1: "MONO", 3: "RGB", 4: "RGBA"}
 
 
