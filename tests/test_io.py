@@ -10,6 +10,7 @@ from relit.colour import Image
 from relit.errors import RelitError
 from relit.io import (
     PRECISIONS,
+    STRIP,
     Sequence,
     atomic_path,
     describe,
@@ -34,7 +35,7 @@ def _stack(h=6, w=5, seed=0):
 
 
 def test_exr_layers_round_trip_bit_exact(tmp_path):
-    stack = _stack()
+    stack = _stack(h=2 * STRIP + 7)  # written in strips: two whole ones and a short last one
     path = tmp_path / "passes.exr"
     write_passes(path, stack, "float")
     back = read_passes(path)
@@ -232,7 +233,7 @@ def test_pass_table_is_consistent():
     ("plate.hdr", "Linear Rec.709 (sRGB)"),  # Radiance: linear Rec.709 primaries
 ])
 def test_every_read_format_round_trips_with_its_colourspace(tmp_path, config, name, expected):
-    ramp = np.linspace(0.05, 0.95, 4 * 6 * 3).reshape(4, 6, 3)
+    ramp = np.linspace(0.05, 0.95, (STRIP + 4) * 6 * 3).reshape(STRIP + 4, 6, 3)  # a whole strip and a short one
     image = Image(ramp, expected, config)
     path = tmp_path / name
     write_image(path, image)

@@ -214,12 +214,24 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
         tmp.unlink(missing_ok=True)
 
 
-def _write(path: Path, pixels: np.ndarray, spec: oiio.ImageSpec) -> None:
+# Rows written at a time: each strip's planes are interleaved into one small buffer, which stays in cache
+# while OpenImageIO converts it to the file's channel formats and OpenEXR compresses it (1080p, 21 channels:
+# twice as fast as interleaving the whole frame first, and the frame is never held twice)
+STRIP = 64
+
+
+def _write(path: Path, planes: list[np.ndarray], spec: oiio.ImageSpec) -> None:
+    """Write the planes (H, W, C_i), side by side, as the channels of ``spec``."""
     with atomic_path(path) as tmp:
         out = oiio.ImageOutput.create(str(tmp))
         if out is None:
             raise RelitError(f"no writer for this format ({oiio.geterror().strip()})", path)
-        ok = out.open(str(tmp), spec) and out.write_image(np.ascontiguousarray(pixels))
+        ok = out.open(str(tmp), spec)
+        for top in range(0, spec.height, STRIP):
+            if not ok:
+                break
+            strip = np.concatenate([plane[top:top + STRIP] for plane in planes], axis=2, dtype=np.float32)
+            ok = out.write_scanlines(top, min(top + STRIP, spec.height), 0, strip)
         error = out.geterror().strip()
         out.close()
         if not ok:
@@ -254,7 +266,7 @@ def write_image(path: str | os.PathLike[str], image: Image, half: bool = False, 
     if path.suffix.lower() == ".exr":
         spec.attribute("compression", _exr_compression(compression, path))
     pixels = image.pixels if is_float else np.clip(image.pixels, 0.0, 1.0)
-    _write(path, pixels, spec)
+    _write(path, [pixels], spec)
 
 
 def _exr_compression(compression: str, path: Path) -> str:
@@ -302,7 +314,7 @@ def write_passes(path: str | os.PathLike[str], stack: PassStack, precision: str 
         header.channelformats = tuple(oiio.TypeDesc("half" if c else "float") for c in colour)
     header.attribute("oiio:ColorSpace", stack.colourspace)
     header.attribute("compression", _exr_compression(compression, path))
-    _write(path, np.concatenate(planes, axis=2), header)
+    _write(path, planes, header)
 
 
 def read_passes(path: str | os.PathLike[str]) -> PassStack:
