@@ -157,7 +157,7 @@ def test_fuse_fills_holes_inside_the_person_and_clears_what_is_far_from_one():
     person[100:300, 80:220] = 0.97
     up = np.concatenate([alpha[..., None], np.broadcast_to([0, 0, 1.0], (size, size, 3)),
                          np.full((size, size, 4), 0.5)], -1).astype(np.float32)
-    out = fuse(up, np.full((size, size, 3), 0.2, np.float32),
+    out = fuse(up.copy(), np.full((size, size, 3), 0.2, np.float32),
                _priors(up[..., 1:4], np.zeros((size, size, 1), np.float32), person))
     assert out[180:230, 130:170, 0].min() >= 0.97  # the tie: filled with the segmentation's probability
     assert out[10:40, 10:40, 0].max() == 0.0  # the flag: cleared

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from relit.upsample import bilinear, box, guided_upsample, resize
+from relit.upsample import LOOKUPS_PER_BLOCK, bilinear, box, guided_upsample, resize
 
 
 def test_resize_is_bilinear_with_aligned_centres():
@@ -13,6 +13,23 @@ def test_resize_is_bilinear_with_aligned_centres():
     yy, xx = np.meshgrid(y, x, indexing="ij")
     assert np.allclose(out, bilinear(img, yy.ravel(), xx.ravel()).reshape(20, 31, 2), atol=1e-6)
     assert np.allclose(resize(np.ones((64, 64, 1), np.float32), 8, 8), 1)  # area-averaged shrink
+
+
+def test_bilinear_in_blocks_is_the_formula_everywhere():
+    """More look-ups than one block, in a 2D grid of coordinates: each is the weighted mean of its four
+    neighbours, and the borders clamp."""
+    rng = np.random.default_rng(3)
+    img = rng.random((40, 50, 3)).astype(np.float32)
+    row = rng.uniform(-2, 41, (LOOKUPS_PER_BLOCK // 300 + 7, 300)).astype(np.float32)
+    col = rng.uniform(-2, 51, row.shape).astype(np.float32)
+    out = bilinear(img, row, col)
+    r, c = np.clip(row, 0, 39), np.clip(col, 0, 49)
+    r0, c0 = np.minimum(np.floor(r), 38).astype(int), np.minimum(np.floor(c), 48).astype(int)
+    fr, fc = (r - r0)[..., None], (c - c0)[..., None]
+    expected = (img[r0, c0] * (1 - fr) * (1 - fc) + img[r0, c0 + 1] * (1 - fr) * fc
+                + img[r0 + 1, c0] * fr * (1 - fc) + img[r0 + 1, c0 + 1] * fr * fc)
+    assert out.shape == row.shape + (3,)
+    assert np.abs(out - expected).max() < 1e-5  # float32 arithmetic in another order
 
 
 def test_box_filter_is_a_window_mean():

@@ -66,7 +66,8 @@ def _network(image: Image, matte: np.ndarray | None, model: PassesModel, interna
         matte = np.asarray(matte, np.float32).reshape(h, w, 1)
     x = normalise(rgb)
     sh, sw = model.size(h, w, internal)
-    x_low = resize(x, sh, sw)
+    x_low, guide = resize(x, sh, sw), luminance(x)
+    del x  # the plate's size in three channels: of the normalised plate, only its luminance is needed now
     hint = np.full((sh, sw, 1), NO_MATTE, np.float32) if matte is None else resize(np.clip(matte, 0, 1), sh, sw)
     inputs = {"image": x_low, "matte": hint}
     found = compute_priors(image, device) if priors or "priors" in model.inputs else None
@@ -84,7 +85,7 @@ def _network(image: Image, matte: np.ndarray | None, model: PassesModel, interna
         mirrored = infer({k: a[:, ::-1] * signs.get(k, 1) for k, a in inputs.items()})[:, ::-1]
         low = 0.5 * (low + mirrored * MIRROR_SIGNS)
         low[..., NORMALS] = normalize(low[..., NORMALS])
-    up = guided_upsample(low, luminance(x_low), luminance(x))
+    up = guided_upsample(low, luminance(x_low), guide)
     if not priors:
         return x_low, low, up, None
     return x_low, low, fuse(up, rgb, found), found
@@ -182,13 +183,17 @@ class TemporalPasses:
         carried = follow(prev_up, resize(offset, height_full, width_full) * scale)
         carried[..., NORMALS] = motion.rotate(carried[..., NORMALS])
         change = resize(change, height_full, width_full)
-        weight = np.repeat(np.clip(change / self.CHANGE_SCALE, self.MIN_NEW, 1.0), up.shape[-1], axis=-1)
+        weight = np.clip(change / self.CHANGE_SCALE, self.MIN_NEW, 1.0)
         # Albedo does not change when a person turns under a fixed light, which changes the plate a little: its
         # own change from the carried history says where that history is wrong, unless the plate's is large.
         albedo_change = box(np.abs(up[..., ALBEDO] - carried[..., ALBEDO]).mean(-1, keepdims=True), 1)
-        weight[..., ALBEDO] = np.clip(np.maximum(albedo_change / self.ALBEDO_CHANGE,
-                                              self.ALBEDO_PLATE * (change / self.CHANGE_SCALE - 1) + 1),
-                                   self.ALBEDO_MIN_NEW, 1.0)
-        out = carried + weight * (up - carried)
-        out[..., NORMALS] = normalize(out[..., NORMALS])
-        return out
+        albedo_weight = np.clip(np.maximum(albedo_change / self.ALBEDO_CHANGE,
+                                           self.ALBEDO_PLATE * (change / self.CHANGE_SCALE - 1) + 1),
+                                self.ALBEDO_MIN_NEW, 1.0)
+        up -= carried  # in place: at 4K each of these arrays is a quarter of a GB
+        up[..., :ALBEDO.start] *= weight
+        up[..., ALBEDO] *= albedo_weight
+        up[..., ALBEDO.stop:] *= weight
+        up += carried
+        up[..., NORMALS] = normalize(up[..., NORMALS])
+        return up

@@ -22,7 +22,10 @@ def box(img: np.ndarray, radius: int) -> np.ndarray:
     y1 = np.clip(np.arange(h) + radius + 1, 0, h)
     x0 = np.clip(np.arange(w) - radius, 0, w)
     x1 = np.clip(np.arange(w) + radius + 1, 0, w)
-    total = pad[y1][:, x1] - pad[y0][:, x1] - pad[y1][:, x0] + pad[y0][:, x0]
+    total = pad[np.ix_(y1, x1)]  # one corner at a time, in place: a 4K plane's table is 66 MB
+    total -= pad[np.ix_(y0, x1)]
+    total -= pad[np.ix_(y1, x0)]
+    total += pad[np.ix_(y0, x0)]
     count = ((y1 - y0)[:, None] * (x1 - x0)[None, :]).reshape((h, w) + (1,) * (img.ndim - 2))
     return (total / count).astype(np.float32)
 
@@ -78,21 +81,30 @@ def guided_upsample(low: np.ndarray, guide_low: np.ndarray, guide: np.ndarray, r
     return out
 
 
+LOOKUPS_PER_BLOCK = 1 << 18  # bilinear look-ups made at once: their corners and weights stay small at any size
+
+
 def bilinear(img: np.ndarray, row: np.ndarray, col: np.ndarray) -> np.ndarray:
     """Bilinear look-up of an (H, W, C) image at float pixel coordinates (centres at integers), clamped
     at the borders: (..., C) for coordinates (...). Gathers and weights run channel-major, on contiguous
-    (C, M) arrays: under two thirds of the time of weighting (M, C) rows."""
+    (C, M) arrays (under two thirds of the time of weighting (M, C) rows), a block of look-ups at a time
+    (a 4K frame's look-ups all at once held six copies of the image)."""
     h, w = img.shape[:2]
     flat = np.ascontiguousarray(img.reshape(h * w, -1).T)
-    r0 = np.clip(np.floor(row).astype(np.int32), 0, max(h - 2, 0))
-    c0 = np.clip(np.floor(col).astype(np.int32), 0, max(w - 2, 0))
-    fr = np.clip(row - r0, 0, 1).astype(img.dtype)  # not float64 (int minus float): twice the work
-    fc = np.clip(col - c0, 0, 1).astype(img.dtype)
-    i = (r0 * w + c0).reshape(-1)  # flat indices: np.take is several times faster than 2D fancy indexing
-    fr, fc = fr.reshape(-1), fc.reshape(-1)
+    shape = np.shape(row) + img.shape[2:]
+    row, col = np.asarray(row).reshape(-1), np.asarray(col).reshape(-1)
     down, right = (w if h > 1 else 0), (1 if w > 1 else 0)
-    a, b = np.take(flat, i, axis=1), np.take(flat, i + right, axis=1)
-    top = a + (b - a) * fc
-    a, b = np.take(flat, i + down, axis=1), np.take(flat, i + down + right, axis=1)
-    bottom = a + (b - a) * fc
-    return (top + (bottom - top) * fr).T.reshape(np.shape(row) + img.shape[2:])
+    out = np.empty((len(row), flat.shape[0]), img.dtype)
+    for start in range(0, len(row), LOOKUPS_PER_BLOCK):
+        rows, cols = row[start:start + LOOKUPS_PER_BLOCK], col[start:start + LOOKUPS_PER_BLOCK]
+        r0 = np.clip(np.floor(rows).astype(np.int32), 0, max(h - 2, 0))
+        c0 = np.clip(np.floor(cols).astype(np.int32), 0, max(w - 2, 0))
+        fr = np.clip(rows - r0, 0, 1).astype(img.dtype)  # not float64 (int minus float): twice the work
+        fc = np.clip(cols - c0, 0, 1).astype(img.dtype)
+        i = r0 * w + c0  # flat indices: np.take is several times faster than 2D fancy indexing
+        a, b = np.take(flat, i, axis=1), np.take(flat, i + right, axis=1)
+        top = a + (b - a) * fc
+        a, b = np.take(flat, i + down, axis=1), np.take(flat, i + down + right, axis=1)
+        bottom = a + (b - a) * fc
+        out[start:start + len(rows)] = (top + (bottom - top) * fr).T
+    return out.reshape(shape)

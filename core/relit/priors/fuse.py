@@ -30,6 +30,8 @@ SKIN_RANGE = 4.0  # and brightness within this factor of the face's median
 SURE = 0.9  # where the segmentation is this sure of a person, the matte is at least its probability
 AWAY = 0.03  # alpha farther than this fraction of the diagonal from the segmented person, and where the
 # segmentation is sure there is none, is cleared
+FIT_PIXELS = 1 << 17  # the light is fitted on at most this many of the face's pixels, evenly spread (nine
+# coefficients per channel: an 8K close-up's millions of face pixels add nothing but memory)
 
 
 def sh_basis(n: np.ndarray) -> np.ndarray:
@@ -51,8 +53,9 @@ def _reach(filled: np.ndarray, size: float) -> tuple[np.ndarray, np.ndarray]:
 def fit_light(plate: np.ndarray, normals: np.ndarray, where: np.ndarray) -> np.ndarray:
     """(9, C) coefficients of the second-order spherical-harmonic light that, on a surface of albedo 1 with
     these normals, best gives the linear plate (..., C) over ``where``."""
-    coefficients, *_ = np.linalg.lstsq(sh_basis(normals[where]).astype(np.float64),
-                                       plate[where].astype(np.float64), rcond=None)
+    step = max(1, int(where.sum()) // FIT_PIXELS)
+    coefficients, *_ = np.linalg.lstsq(sh_basis(normals[where][::step]).astype(np.float64),
+                                       plate[where][::step].astype(np.float64), rcond=None)
     return coefficients.astype(np.float32)
 
 
@@ -75,17 +78,15 @@ def _like_skin(plate: np.ndarray, filled: np.ndarray) -> np.ndarray:
     return (near & (total > level / SKIN_RANGE) & (total < level * SKIN_RANGE)).astype(np.float32)
 
 
-def _face(up: np.ndarray, plate: np.ndarray, face: np.ndarray, face_normals: np.ndarray
-          ) -> tuple[np.ndarray, np.ndarray]:
-    """Normals, alpha and albedo (h, w, C as ``fuse``'s) corrected on the faces, in the faces' window, and
+def _face(out: np.ndarray, plate: np.ndarray, face: np.ndarray, face_normals: np.ndarray) -> np.ndarray:
+    """Normals, alpha and albedo (h, w, C as ``fuse``'s) corrected in place on the faces, in the faces' window;
     where the face mesh reaches (its weight is above 0)."""
-    out = up.copy()
     filled = binary_fill_holes(face[..., 0] > 0.5)
     rows, cols = np.nonzero(filled)
     size = float(max(np.ptp(rows), np.ptp(cols)) + 1)
     weight, nearest = _reach(filled, size)
     continued = face_normals.reshape(-1, 3)[nearest]
-    out[..., NORMALS] = normalize(up[..., NORMALS] + weight * (continued - up[..., NORMALS]))
+    out[..., NORMALS] = normalize(out[..., NORMALS] + weight * (continued - out[..., NORMALS]))
     out[..., ALPHA] = np.maximum(out[..., ALPHA], np.maximum(face, filled[..., None]))
     out[..., ALPHA] = np.maximum(out[..., ALPHA], np.clip(2 * weight, 0, 1) * _like_skin(plate, filled))
     # the light is fitted away from the face's rim (mixed with hair and background) and its darkest pixels
@@ -96,10 +97,10 @@ def _face(up: np.ndarray, plate: np.ndarray, face: np.ndarray, face_normals: np.
         light = sh_basis(out[..., NORMALS]) @ fit_light(plate, out[..., NORMALS], lit)
         level = np.percentile(light[lit], 99, axis=0)
         ratio = plate / np.maximum(light, 1e-3 * level)
-        scale = np.median(up[..., ALBEDO][lit], axis=0) / np.maximum(np.median(ratio[lit], axis=0), 1e-6)
+        scale = np.median(out[..., ALBEDO][lit], axis=0) / np.maximum(np.median(ratio[lit], axis=0), 1e-6)
         trust = weight * np.clip((light / np.maximum(level, 1e-6) - DARK) / DARK, 0, 1)
-        out[..., ALBEDO] = np.clip(up[..., ALBEDO] + trust * (ratio * scale - up[..., ALBEDO]), 0, 1)
-    return out, weight[..., 0] > 0
+        out[..., ALBEDO] = np.clip(out[..., ALBEDO] + trust * (ratio * scale - out[..., ALBEDO]), 0, 1)
+    return weight[..., 0] > 0
 
 
 def _person(alpha: np.ndarray, person: np.ndarray, face: np.ndarray) -> np.ndarray:
@@ -121,14 +122,14 @@ def _person(alpha: np.ndarray, person: np.ndarray, face: np.ndarray) -> np.ndarr
     return out
 
 
-def fuse(up: np.ndarray, plate: np.ndarray, priors: Priors) -> np.ndarray:
+def fuse(out: np.ndarray, plate: np.ndarray, priors: Priors) -> np.ndarray:
     """The network's passes (H, W, C in ``relit.layout``'s order; albedo in the plate's linear colourspace)
-    corrected by the priors; ``plate`` (H, W, 3) is linear."""
-    out = up.copy()
-    reach = np.zeros(up.shape[:2], bool)
+    corrected by the priors, in place (a plate's passes are its largest array); ``plate`` (H, W, 3) is
+    linear."""
+    reach = np.zeros(out.shape[:2], bool)
     face = priors.face[..., 0] > 0.5
     if face.any():  # the face's work runs in its bounding box and reach, a fraction of a plate
         window = _window(face, int(EXTEND * max(np.ptp(a) for a in np.nonzero(face))) + 2)
-        out[window], reach[window] = _face(up[window], plate[window], priors.face[window], priors.face_normals[window])
+        reach[window] = _face(out[window], plate[window], priors.face[window], priors.face_normals[window])
     out[..., ALPHA.start] = _person(out[..., ALPHA.start], priors.person[..., 0], reach)
     return out
