@@ -79,8 +79,8 @@ def _like_skin(plate: np.ndarray, filled: np.ndarray) -> np.ndarray:
 
 
 def _face(out: np.ndarray, plate: np.ndarray, face: np.ndarray, face_normals: np.ndarray) -> np.ndarray:
-    """Normals, alpha and albedo (h, w, C as ``fuse``'s) corrected in place on the faces, in the faces' window;
-    where the face mesh reaches (its weight is above 0)."""
+    """Correct the normals, alpha and albedo (h, w, C as ``fuse``'s) on the faces, in place, in the faces'
+    window; return where the face mesh reaches (its weight is above 0)."""
     filled = binary_fill_holes(face[..., 0] > 0.5)
     rows, cols = np.nonzero(filled)
     size = float(max(np.ptp(rows), np.ptp(cols)) + 1)
