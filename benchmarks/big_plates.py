@@ -16,25 +16,10 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
-
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import machine  # noqa: E402
+from common import machine, plate  # noqa: E402
 
-from relit import data  # noqa: E402
-from relit.colour import Image  # noqa: E402
-from relit.io import read_image, write_image  # noqa: E402
-from relit.upsample import resize  # noqa: E402
-
-
-def letterboxed(width: int, height: int) -> Image:
-    """The bundled portrait scaled to the frame's height, centred on black."""
-    portrait = read_image(data.portrait())
-    w = round(portrait.width * height / portrait.height)
-    canvas = np.zeros((height, width, 3), np.float32)
-    left = (width - w) // 2
-    canvas[:, left:left + w] = resize(portrait.pixels[..., :3], height, w)
-    return Image(canvas, portrait.colourspace, portrait.config)
+from relit.io import write_image  # noqa: E402
 
 
 def peak_of(command: list[str]) -> tuple[float, float]:
@@ -52,9 +37,9 @@ def main() -> None:
         # the smaller job first: RUSAGE_CHILDREN keeps the largest child's peak
         for name, (width, height), frames in (("4K sequence, 3 frames", (3840, 2160), 3),
                                               ("8K still", (7680, 4320), 1)):
-            plate = letterboxed(width, height)
+            image = plate(width, height)
             for frame in range(1, frames + 1):
-                write_image(Path(tmp) / f"plate{width}.{frame:04d}.exr", plate, half=True)
+                write_image(Path(tmp) / f"plate{width}.{frame:04d}.exr", image, half=True)
             source, out = (f"plate{width}.####.exr", f"passes{width}.####.exr") if frames > 1 else \
                 (f"plate{width}.0001.exr", "still.exr")
             wall, peak = peak_of(relit + [str(Path(tmp) / source), "-o", str(Path(tmp) / out)])

@@ -14,26 +14,11 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import machine, timings  # noqa: E402
+from common import machine, plate, timings  # noqa: E402
 
-from relit import data  # noqa: E402
-from relit.colour import Image  # noqa: E402
 from relit.estimate import PassesModel, estimate_passes  # noqa: E402
-from relit.io import read_image  # noqa: E402
 from relit.models import providers  # noqa: E402
 from relit.passes import PassStack  # noqa: E402
-from relit.upsample import resize  # noqa: E402
-
-
-def plate(width: int, height: int) -> Image:
-    """The bundled portrait, letterboxed into the frame (its face stays a face)."""
-    photo = read_image(data.portrait()).to_working()
-    scale = min(height / photo.height, width / photo.width)
-    h, w = round(photo.height * scale), round(photo.width * scale)
-    canvas = np.zeros((height, width, 3), np.float32)
-    top, left = (height - h) // 2, (width - w) // 2
-    canvas[top:top + h, left:left + w] = resize(photo.pixels[..., :3], h, w)
-    return Image(canvas, photo.colourspace)
 
 
 def differences(a: PassStack, b: PassStack) -> dict[str, float]:
