@@ -7,6 +7,7 @@ form; training (``relit.train``) calls the same ``normalise`` so the two cannot 
 from __future__ import annotations
 
 import numpy as np
+import onnxruntime as ort
 
 from .colour import Image
 from .errors import RelitError
@@ -29,6 +30,13 @@ NO_MATTE = 0.5  # the matte input when the user has none
 MIRROR_AVERAGE = True
 MIRROR_SIGNS = np.ones(sum(OUTPUTS.values()), np.float32)
 MIRROR_SIGNS[NORMALS.start] = -1  # a mirrored plate's normals point the other way in x
+# A face small in the frame's run is run again on a crop around it: the detection box grown FACE_CROP times
+# (the margin MediaPipe's face mesh takes around a detection: the face with its hairline and chin), when
+# the crop's run sees it at least FACE_DETAIL times larger than the frame's; the crop's passes fade into
+# the frame's over its outer FACE_FEATHER on each side that lies inside the frame
+FACE_CROP = 1.5
+FACE_DETAIL = 1.25
+FACE_FEATHER = 0.125
 
 
 def mean_luminance(rgb: np.ndarray) -> np.ndarray:
@@ -55,9 +63,9 @@ class PassesModel(ShippedNetwork):
 def _network(image: Image, matte: np.ndarray | None, model: PassesModel, internal: int | None,
              device: str | None, priors: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray, Priors | None]:
     """The normalised plate at the network's size (h, w, 3), the network's passes (h, w, 8), those passes
-    upsampled to the plate's resolution (H, W, 8), guided by the plate and, with ``priors``, corrected by
-    the priors, and the priors (None without ``priors``). A network whose card takes the priors as an
-    input gets them either way."""
+    upsampled to the plate's resolution (H, W, 8), guided by the plate, refined on each face by a run on
+    a crop around it (``_face_crops``) and, with ``priors``, corrected by the priors, and the priors (None
+    without ``priors``). A network whose card takes the priors as an input gets them either way."""
     rgb = image.to(NET_COLOURSPACE).pixels[..., :3]
     h, w = rgb.shape[:2]
     if matte is not None:
@@ -68,27 +76,90 @@ def _network(image: Image, matte: np.ndarray | None, model: PassesModel, interna
     sh, sw = model.size(h, w, internal)
     x_low, guide = resize(x, sh, sw), luminance(x)
     del x  # the plate's size in three channels: of the normalised plate, only its luminance is needed now
-    hint = np.full((sh, sw, 1), NO_MATTE, np.float32) if matte is None else resize(np.clip(matte, 0, 1), sh, sw)
-    inputs = {"image": x_low, "matte": hint}
     found = compute_priors(image, device) if priors or "priors" in model.inputs else None
-    if found is not None and "priors" in model.inputs:
-        inputs["priors"] = resize(network_input(found), sh, sw)
     net = session(model.path, device)
+    low = _infer(net, model, x_low, matte, found, (slice(None), slice(None)))
+    up = guided_upsample(low, luminance(x_low), guide)
+    del guide
+    if found is not None:
+        _face_crops(up, rgb, matte, found, net, model, sh / h, internal)
+    if not priors:
+        return x_low, low, up, None
+    return x_low, low, fuse(up, rgb, found), found
+
+
+def _infer(net: ort.InferenceSession, model: PassesModel, x_low: np.ndarray, matte: np.ndarray | None,
+           found: Priors | None, window: tuple[slice, slice]) -> np.ndarray:
+    """The network's passes (h, w, 8) for a normalised plate at the network's size, with the matte and the
+    priors of the plate's ``window`` brought to that size; with MIRROR_AVERAGE, the mean of the passes of
+    the plate and of its mirror image, mirrored back (normals' x flips with them)."""
+    sh, sw = x_low.shape[:2]
+    hint = np.full((sh, sw, 1), NO_MATTE, np.float32) if matte is None \
+        else resize(np.clip(matte[window], 0, 1), sh, sw)
+    inputs = {"image": x_low, "matte": hint}
+    if found is not None and "priors" in model.inputs:
+        inputs["priors"] = resize(network_input(found, window), sh, sw)
 
     def infer(arrays: dict[str, np.ndarray]) -> np.ndarray:
         outputs = run(net, **{name: a.transpose(2, 0, 1)[None] for name, a in arrays.items()})
         return np.concatenate([o[0].transpose(1, 2, 0) for o in outputs], -1)
 
     low = infer(inputs)
-    if MIRROR_AVERAGE:  # the mirrored plate's passes, mirrored back (normals' x flips with them)
+    if MIRROR_AVERAGE:
         signs = {"priors": PRIOR_MIRROR_SIGNS}
         mirrored = infer({k: a[:, ::-1] * signs.get(k, 1) for k, a in inputs.items()})[:, ::-1]
         low = 0.5 * (low + mirrored * MIRROR_SIGNS)
         low[..., NORMALS] = normalize(low[..., NORMALS])
-    up = guided_upsample(low, luminance(x_low), guide)
-    if not priors:
-        return x_low, low, up, None
-    return x_low, low, fuse(up, rgb, found), found
+    return low
+
+
+def face_window(box: np.ndarray, height: int, width: int) -> tuple[slice, slice]:
+    """The square crop around a face's detection box (x0, y0, x1, y1): FACE_CROP times its larger side,
+    centred on it, moved inside the plate (and no larger than the plate's short side)."""
+    side = int(round(min(FACE_CROP * max(box[2] - box[0], box[3] - box[1]), height, width)))
+    top = int(np.clip(round((box[1] + box[3] - side) / 2), 0, height - side))
+    left = int(np.clip(round((box[0] + box[2] - side) / 2), 0, width - side))
+    return slice(top, top + side), slice(left, left + side)
+
+
+def _feather(window: tuple[slice, slice], height: int, width: int) -> np.ndarray:
+    """(h, w, 1) weight of a crop's passes: 1 inside, falling to 0 over FACE_FEATHER of its side toward
+    each of its edges that lies inside the plate (at the plate's edge there is nothing to fade into)."""
+    weights = []
+    for part, size in zip(window, (height, width)):
+        n = part.stop - part.start
+        ramp = max(1.0, FACE_FEATHER * n)
+        t = np.arange(n, dtype=np.float32)
+        rise = np.ones(n, np.float32) if part.start == 0 else np.clip((t + 0.5) / ramp, 0, 1)
+        fall = np.ones(n, np.float32) if part.stop == size else np.clip((n - t - 0.5) / ramp, 0, 1)
+        weights.append(rise * fall)
+    return (weights[0][:, None] * weights[1][None, :])[..., None]
+
+
+def _face_crops(up: np.ndarray, rgb: np.ndarray, matte: np.ndarray | None, found: Priors, net: ort.InferenceSession,
+                model: PassesModel, frame_scale: float, internal: int | None) -> None:
+    """Refine ``up`` (H, W, 8), in place, on each face the frame's run saw small: the network run on a crop
+    around the face (its own exposure, matte and priors; at most the card's internal size), upsampled
+    guided by the crop, its albedo brought to the frame's level there (the frame's run sees more of the
+    person and the scene, and a seam in level would show), and faded in (``_feather``)."""
+    height, width = up.shape[:2]
+    for face in found.faces:
+        window = face_window(face.detection.box, height, width)
+        side = window[0].stop - window[0].start
+        size = model.size(side, side, min(side, internal or model.internal))[0]
+        if size < FACE_DETAIL * side * frame_scale:
+            continue
+        x = normalise(rgb[window])
+        x_low = resize(x, size, size)
+        crop = guided_upsample(_infer(net, model, x_low, matte, found, window), luminance(x_low), luminance(x))
+        del x
+        here = up[window]
+        subject = here[..., ALPHA.start] > 0.5
+        if subject.any():
+            crop[..., ALBEDO] *= np.median(here[..., ALBEDO][subject], 0) / \
+                np.maximum(np.median(crop[..., ALBEDO][subject], 0), 1e-6)
+        here += _feather(window, height, width) * (crop - here)
+        here[..., NORMALS] = normalize(here[..., NORMALS])
 
 
 def _passes(image: Image, up: np.ndarray, network_size: tuple[int, int], model: PassesModel,

@@ -31,10 +31,11 @@ PRIOR_CHANNELS = 5  # what a passes network that takes the priors sees: face nor
 PRIOR_MIRROR_SIGNS = np.float32([-1, 1, 1, 1, 1])  # a mirrored plate's face normals point the other way in x
 
 
-def network_input(priors: Priors) -> np.ndarray:
-    """(H, W, PRIOR_CHANNELS) the priors as a passes network takes them, made by this one function for
-    training samples and for plates."""
-    return np.concatenate([priors.face_normals, priors.face, priors.person], -1).astype(np.float32)
+def network_input(priors: Priors, window: tuple[slice, slice] = (slice(None), slice(None))) -> np.ndarray:
+    """(H, W, PRIOR_CHANNELS) the priors (of the plate's ``window``) as a passes network takes them, made by
+    this one function for training samples and for plates."""
+    return np.concatenate([priors.face_normals[window], priors.face[window], priors.person[window]],
+                          -1).astype(np.float32)
 
 
 def display_rgb(image: Image) -> np.ndarray:
