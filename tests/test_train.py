@@ -12,6 +12,7 @@ from relit.models import run, session  # noqa: E402
 from relit.priors import PRIOR_CHANNELS, compute_priors, network_input  # noqa: E402
 from relit.train.data import SLICES, StageData, _beside, _mirror_signs, sample_array  # noqa: E402
 from relit.train.export import export  # noqa: E402
+from relit.train.jpeg import jpeg  # noqa: E402
 from relit.train.loop import CHECKPOINT, TrainSettings, _retinex, losses, train  # noqa: E402
 from relit.train.net import PassesNet  # noqa: E402
 
@@ -48,6 +49,29 @@ def test_samples_carry_the_priors_of_their_render(stage):
     signs = _mirror_signs(flip, [-1, 1, 1, 1, 1])
     assert signs.shape == (2, 5, 1, 1)
     assert signs[:, :, 0, 0].tolist() == [[-1, 1, 1, 1, 1], [1, 1, 1, 1, 1]]
+
+
+@pytest.mark.parametrize("quality", [30, 60, 90])
+def test_the_jpeg_camera_loses_what_a_jpeg_encoder_loses(quality):
+    """The bundled portrait through libjpeg (Pillow, 4:2:0) and through relit.train.jpeg: the two decoded
+    images agree far better than either agrees with the original (measured 43.0-46.0 dB against a JPEG
+    error of 29.7-38.3 dB), and the error itself is the encoder's within 0.5 dB (measured 0.01-0.14)."""
+    image = pytest.importorskip("PIL.Image")
+    import io as bytes_io
+
+    from relit import data
+    from relit.io import read_image
+    original = np.round(np.clip(read_image(data.portrait()).pixels[100:356, 120:376, :3], 0, 1) * 255)
+    buffer = bytes_io.BytesIO()
+    image.fromarray(original.astype(np.uint8)).save(buffer, "JPEG", quality=quality, subsampling=2)
+    encoder = np.asarray(image.open(buffer).convert("RGB"), np.float64) / 255
+    ours = jpeg(torch.tensor(original / 255, dtype=torch.float32).permute(2, 0, 1)[None],
+                torch.tensor([float(quality)]))[0].permute(1, 2, 0).numpy()
+
+    def psnr(a, b):
+        return 10 * np.log10(1 / np.mean((a - b) ** 2))
+    assert psnr(ours, encoder) > 42
+    assert abs(psnr(original / 255, ours) - psnr(original / 255, encoder)) < 0.5
 
 
 def test_a_person_behind_stands_to_one_side():

@@ -23,6 +23,7 @@ from ..io import READ_FORMATS, read_image, read_matte, read_passes
 from ..priors import PRIOR_CHANNELS, PRIOR_MIRROR_SIGNS, compute_priors, network_input
 from ..stage.scene import skin_mask
 from ..upsample import resize
+from .jpeg import jpeg
 
 # channels of a stacked sample: input (3), alpha (1), normals (3), albedo (3), roughness (1), the
 # person alone (3: premultiplied, on the input's scale) for putting them over another background, and
@@ -35,6 +36,12 @@ NEW_BACKGROUND = 0.5  # share of stage samples put over a procedural background 
 OTHER_PERSON = 0.4  # share of those with another person behind, to one side (a crowd, a two-shot)
 BLURRED = 0.25  # share of samples softened by up to a 3x3 box
 GREYSCALE = 0.15  # share of samples turned grey
+JPEG_SHARE = 0.3  # share of samples saved as JPEG by the camera, at a quality drawn from JPEG_QUALITY
+JPEG_QUALITY = (30.0, 95.0)
+# The JPEG camera's exposure and curve: the frame's mean luminance at display value 0.18 (highlights over
+# 5.6 times the mean clip, as they do in photos), encoded with a 2.2 power
+JPEG_EXPOSURE = 0.18
+CAMERA_GAMMA = 2.2
 
 
 def sample_array(path: Path, priors: bool = True) -> np.ndarray:
@@ -214,8 +221,9 @@ def _beside(person: torch.Tensor, alpha: torch.Tensor, generator: torch.Generato
 def _jitter(image: torch.Tensor, generator: torch.Generator, variety: bool = False) -> torch.Tensor:
     """A camera after the render, in linear light: another illuminant colour, a tone curve (contrast and
     a highlight shoulder, as in photos linearised from JPEG), a soft lens or focus (a BLURRED share),
-    sensor noise, and a greyscale print (a GREYSCALE share: archive and black-and-white plates); the soft
-    focus and the greyscale only with ``variety``."""
+    sensor noise, a greyscale print (a GREYSCALE share: archive and black-and-white plates) and JPEG
+    compression (a JPEG_SHARE, ``relit.train.jpeg``); the soft focus, greyscale and JPEG only with
+    ``variety``."""
     n = image.shape[0]
     linear = torch.expm1(image)
     gain = torch.exp(0.15 * torch.randn(n, 3, 1, 1, generator=generator))
@@ -234,6 +242,12 @@ def _jitter(image: torch.Tensor, generator: torch.Generator, variety: bool = Fal
         grey = (torch.rand(n, 1, 1, 1, generator=generator) < GREYSCALE).float()
         luma = (linear * torch.tensor([0.2126, 0.7152, 0.0722]).view(1, 3, 1, 1)).sum(1, keepdim=True)
         linear = linear + grey * (luma - linear)
+        saved = torch.rand(n, generator=generator) < JPEG_SHARE
+        if saved.any():
+            low, high = JPEG_QUALITY
+            quality = torch.round(low + (high - low) * torch.rand(int(saved.sum()), generator=generator))
+            encoded = (linear[saved].clamp(min=0) * JPEG_EXPOSURE).clamp(max=1) ** (1 / CAMERA_GAMMA)
+            linear[saved] = jpeg(encoded, quality) ** CAMERA_GAMMA / JPEG_EXPOSURE
     return torch.log1p(linear.clamp(min=0))
 
 
