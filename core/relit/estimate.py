@@ -139,7 +139,7 @@ def _feather(window: tuple[slice, slice], height: int, width: int) -> np.ndarray
 def _face_crops(up: np.ndarray, rgb: np.ndarray, matte: np.ndarray | None, found: Priors, net: ort.InferenceSession,
                 model: PassesModel, frame_scale: float, internal: int | None) -> None:
     """Refine ``up`` (H, W, 8), in place, on each face the frame's run saw small: the network run on a crop
-    around the face (its own exposure, matte and priors; at most the card's internal size), upsampled
+    around the face (its own exposure, matte and priors; at most the run's internal size), upsampled
     guided by the crop, its albedo brought to the frame's level there (the frame's run sees more of the
     person and the scene, and a seam in level would show), and faded in (``_feather``)."""
     height, width = up.shape[:2]
