@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from relit.colour import Image, resolve_config, shipped_config_path, srgb_space, working_space
+from relit.colour import Image, convert_in_place, resolve_config, shipped_config_path, srgb_space, working_space
 from relit.errors import RelitError
 from relit.io import read_image, write_image
 
@@ -60,3 +60,15 @@ def test_unknown_colourspace_is_a_clear_error(config):
         Image(np.zeros((2, 2, 3)), "not-a-space", config)
 
 
+
+
+def test_a_view_into_a_larger_array_converts_in_place_as_an_image_does(config):
+    """The passes network's albedo is three channels of an (H, W, 8) array: it is converted there, a strip of
+    rows at a time, and every other channel is left as it was."""
+    rng = np.random.default_rng(3)
+    passes = rng.random((70, 9, 8), dtype=np.float32)  # more rows than one strip, not a multiple of it
+    before = passes.copy()
+    convert_in_place(passes[..., 4:7], "Linear Rec.709 (sRGB)", "ACEScg", config, rows=16)
+    expected = Image(before[..., 4:7], "Linear Rec.709 (sRGB)", config).to("ACEScg").pixels
+    assert np.allclose(passes[..., 4:7], expected, atol=1e-6) and np.abs(expected - before[..., 4:7]).max() > 0.01
+    assert np.array_equal(np.delete(passes, [4, 5, 6], axis=2), np.delete(before, [4, 5, 6], axis=2))

@@ -36,11 +36,15 @@ def test_the_shipped_models_are_small_and_documented(network):
 
 def test_passes_of_a_real_photo():
     photo = read_image(data.portrait())
-    stack = estimate_passes(photo)
+    stack = estimate_passes(photo, prior_passes=True)
     h, w = photo.height, photo.width
     assert stack.shape == (h, w) and stack.names() == ["alpha", "normals", "albedo", "roughness", "face_normals",
                                                        "face_depth", "face", "person"]
     assert "fused with priors (1 face(s))" in stack.metadata["passes_source"]
+    # the mesh's passes are held in the face's box: outside it there is no face
+    assert 0 < stack.face.mean() < 0.5 and np.all(stack.face_normals[stack.face[..., 0] == 0] == (0, 0, 1))
+    fused = estimate_passes(photo)
+    assert fused.names() == ["alpha", "normals", "albedo", "roughness"] and np.array_equal(fused.normals, stack.normals)
     assert estimate_passes(photo, priors=False).names() == ["alpha", "normals", "albedo", "roughness"]
     assert np.allclose(np.linalg.norm(stack.normals, axis=-1), 1, atol=1e-4)
     assert 0 <= stack.alpha.min() and stack.alpha.max() <= 1 and 0 <= stack.albedo.min() and stack.albedo.max() <= 1

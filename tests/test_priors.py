@@ -12,7 +12,7 @@ from relit.colour import Image, resolve_config
 from relit.priors import Priors, compute_priors, display_rgb
 from relit.priors.face import Crop, Detection, anchors, decode, detect_faces, find_faces, weighted_nms
 from relit.priors.fuse import fuse, sh_basis
-from relit.priors.mesh import closed_mesh, face_passes, topology
+from relit.priors.mesh import FacePasses, closed_mesh, face_passes, topology
 from relit.priors.person import person_probability
 from relit.vectors import normalize
 
@@ -95,7 +95,13 @@ def test_face_mesh_passes_are_camera_space_normals_of_the_surface():
     faces = find_faces(photo)
     landmarks, centre, radius = _sphere_face(faces)
     h, w = photo.shape[:2]
-    passes = face_passes([faces[0].__class__(landmarks, 1.0, faces[0].detection)], h, w)
+    held = face_passes([faces[0].__class__(landmarks, 1.0, faces[0].detection)], h, w)
+    passes = held.crop()  # the plate's passes, from those held in the face's box
+    assert held.coverage.size < 0.5 * h * w and passes.coverage.shape == (h, w, 1) and held.shape == (h, w)
+    assert np.array_equal(passes.normals[held.box], held.normals) and passes.coverage.sum() == held.coverage.sum()
+    window = slice(held.box[0].start + 5, h), slice(0, held.box[1].start + 7)  # across the box's left edge
+    part = held.crop(window)
+    assert part.origin == (window[0].start, 0) and np.array_equal(part.depth, passes.depth[window])
     y, x = np.mgrid[0:h, 0:w] + 0.5
     dx, dy = (x - centre[0]) / radius, (y - centre[1]) / radius
     truth = normalize(np.stack([dx, -dy, np.sqrt(np.clip(1 - dx ** 2 - dy ** 2, 0, 1))], -1))
@@ -111,13 +117,13 @@ def test_face_mesh_passes_are_camera_space_normals_of_the_surface():
     assert passes.depth[inside].min() == 0.0 and np.hypot(*(np.float32(nearest) + 0.5 - centre[::-1])) < 0.1 * radius
     # the same faces' passes through compute_priors, on the photo itself
     priors = compute_priors(_photo(PHOTOS[0]))
-    assert len(priors.faces) == 1 and priors.face.max() == 1.0 and priors.person[inside].mean() > 0.95
+    assert len(priors.faces) == 1 and priors.mesh.coverage.max() == 1.0 and priors.person[inside].mean() > 0.95
     assert topology()[0].shape == (852, 3) and closed_mesh(landmarks)[0].shape == (471, 3)
 
 
 def _priors(face_normals, face, person) -> Priors:
     h, w = face.shape[:2]
-    return Priors(face_normals, np.zeros((h, w, 1), np.float32), face, person, ())
+    return Priors(FacePasses(face_normals, np.zeros((h, w, 1), np.float32), face), person, ())
 
 
 def test_fuse_takes_the_meshs_normals_and_divides_the_plates_shading_out_of_the_albedo():

@@ -137,7 +137,7 @@ def test_inference_gives_a_priors_network_its_priors_mirrored_with_the_plate(sta
     inputs."""
     import relit.estimate as estimate
     from relit.colour import Image
-    from relit.priors import Priors
+    from relit.priors import FacePasses, Priors
     folder, _ = stage
     train(folder, tmp_path, TrainSettings(steps=1, batch=2, res=32, priors=True))
     export(tmp_path / CHECKPOINT, tmp_path / "passes.onnx", internal=64, version="test")
@@ -152,7 +152,7 @@ def test_inference_gives_a_priors_network_its_priors_mirrored_with_the_plate(sta
     def priors_of(mirror: bool) -> Priors:
         flip = (lambda a: a[:, ::-1].copy()) if mirror else (lambda a: a)
         n = flip(normals) * (np.float32([-1, 1, 1]) if mirror else 1)
-        return Priors(n, np.zeros_like(coverage), flip(coverage), flip(coverage), ())
+        return Priors(FacePasses(n, np.zeros_like(coverage), flip(coverage)), flip(coverage), ())
 
     passes = {}
     for mirror in (False, True):
@@ -162,7 +162,8 @@ def test_inference_gives_a_priors_network_its_priors_mirrored_with_the_plate(sta
     back = passes[True][:, ::-1] * np.float32([-1, 1, 1])
     assert np.abs(back - passes[False]).max() < 1e-3
     monkeypatch.setattr(estimate, "compute_priors", lambda image, device=None: priors_of(False))
-    zeroed = Priors(normals * 0 + np.float32([0, 0, 1]), np.zeros_like(coverage), coverage * 0, coverage * 0, ())
+    nothing = coverage * 0
+    zeroed = Priors(FacePasses(normals * 0 + np.float32([0, 0, 1]), nothing, nothing), nothing, ())
     with_priors = estimate.estimate_passes(Image(plate, estimate.NET_COLOURSPACE), model=model, priors=False).normals
     monkeypatch.setattr(estimate, "compute_priors", lambda image, device=None: zeroed)
     assert np.abs(estimate.estimate_passes(Image(plate, estimate.NET_COLOURSPACE), model=model,

@@ -32,7 +32,6 @@ from .io import (
 )
 from .lighting import Environment, Lighting, PointLight, load_lights
 from .matting import refine_matte
-from .passes import PRIOR_PASSES
 from .raster import rasterize, read_ply
 from .relight import relight
 from .sheet import contact_sheet
@@ -157,7 +156,7 @@ def _passes(args: argparse.Namespace) -> None:
         mattes = Sequence(args.matte, inputs.frame_range if has_frame_token(args.matte) else None)
     model = PassesModel.load(Path(args.model) if args.model else None)
     use_priors = not args.no_priors
-    temporal = TemporalPasses(model, args.internal, args.device, use_priors) \
+    temporal = TemporalPasses(model, args.internal, args.device, use_priors, args.priors) \
         if inputs.is_sequence and not args.no_temporal else None
 
     def plate_and_matte(frame: int | None, path: Path) -> tuple[Image, np.ndarray | None]:
@@ -174,7 +173,7 @@ def _passes(args: argparse.Namespace) -> None:
     def work(frame: int | None, path: Path, out: Path) -> None:
         plate, matte = plate_and_matte(frame, path)
         if temporal is None:
-            stack = estimate_passes(plate, matte, model, args.internal, args.device, use_priors)
+            stack = estimate_passes(plate, matte, model, args.internal, args.device, use_priors, args.priors)
         else:
             held = temporal.previous_frame
             if held != frame - 1:
@@ -190,8 +189,6 @@ def _passes(args: argparse.Namespace) -> None:
         if args.refine_matte:
             stack = refine_matte(plate, stack)
         stack.metadata.update(Camera(args.hfov).to_metadata())
-        if not args.priors:
-            stack = stack.replace(**dict.fromkeys(PRIOR_PASSES))
         write_passes(out, stack, args.precision)
 
     _each_frame(inputs, args.output, args.overwrite, "passes", work)

@@ -65,6 +65,20 @@ def _cpu_processor(config: ocio.Config, src: str, dst: str) -> ocio.CPUProcessor
     return config.getProcessor(src, dst).getOptimizedCPUProcessor(ocio.OPTIMIZATION_DEFAULT)
 
 
+def convert_in_place(pixels: np.ndarray, src: str, dst: str, config: ocio.Config, rows: int = 64) -> None:
+    """Convert (H, W, 3 or 4) pixels from ``src`` to ``dst`` in place, ``rows`` at a time (alpha passes
+    through): ``pixels`` may be a view into a larger array, such as one pass of the passes network's
+    output, which at 8K would otherwise be copied whole."""
+    processor = _cpu_processor(config, canonical_colourspace(config, src), canonical_colourspace(config, dst))
+    h, w, c = pixels.shape
+    for top in range(0, h, rows):
+        view = pixels[top:top + rows]
+        strip = np.ascontiguousarray(view)  # the view itself where the pixels are contiguous
+        processor.apply(ocio.PackedImageDesc(strip, w, strip.shape[0], c))
+        if strip is not view:
+            view[...] = strip
+
+
 @dataclass(frozen=True)
 class Image:
     """float32 pixels (H, W, C) plus the colourspace they are encoded in and the config naming it.
@@ -105,9 +119,7 @@ class Image:
         if self.channels not in (3, 4):
             raise RelitError(f"only RGB or RGBA images can change colourspace, this one has {self.channels} channels")
         out = self.pixels.copy()
-        h, w, c = out.shape
-        desc = ocio.PackedImageDesc(out, w, h, c)
-        _cpu_processor(self.config, self.colourspace, dst).apply(desc)
+        convert_in_place(out, self.colourspace, dst, self.config)
         return Image(out, dst, self.config)
 
     def to_working(self) -> "Image":

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import onnxruntime as ort
 
-from .colour import Image
+from .colour import Image, convert_in_place, working_space
 from .errors import RelitError
 from .geometry import surface_height
 from .layout import ALBEDO, ALPHA, MIN_ROUGHNESS, NORMALS, OUTPUTS, ROUGHNESS
@@ -39,15 +39,22 @@ FACE_DETAIL = 1.25
 FACE_FEATHER = 0.125
 
 
+def _mean_luminance_of(nonnegative: np.ndarray) -> np.ndarray:
+    return np.maximum((nonnegative @ LUMA).mean(axis=(-1, -2), keepdims=True), 1e-6)[..., None]
+
+
 def mean_luminance(rgb: np.ndarray) -> np.ndarray:
-    """The frame's mean luminance, (..., 1, 1, 1) for (..., H, W, 3) linear Rec.709: the exposure
-    the network's input is divided by."""
-    return np.maximum((np.maximum(rgb, 0) @ LUMA).mean(axis=(-1, -2), keepdims=True), 1e-6)[..., None]
+    """The frame's mean luminance, (..., 1, 1, 1) for (..., H, W, 3) linear Rec.709 (negative values
+    taken as 0): the exposure the network's input is divided by."""
+    return _mean_luminance_of(np.maximum(rgb, 0))
 
 
 def normalise(rgb: np.ndarray) -> np.ndarray:
-    """(..., H, W, 3) linear Rec.709 -> log of the pixels over the frame's mean luminance."""
-    return np.log1p(np.maximum(rgb, 0) / mean_luminance(rgb)).astype(np.float32)
+    """(..., H, W, 3) linear Rec.709 -> log of the pixels over the frame's mean luminance, made in one
+    array the plate's size (an 8K plate's is 0.4 GB)."""
+    x = np.maximum(rgb, 0).astype(np.float32, copy=False)
+    x /= _mean_luminance_of(x)
+    return np.log1p(x, out=x)
 
 
 def luminance(x: np.ndarray) -> np.ndarray:
@@ -60,19 +67,30 @@ class PassesModel(ShippedNetwork):
     OUTPUTS = OUTPUTS
 
 
+class NetPlate:
+    """The plate in the network's colourspace (linear Rec.709, RGB), a window at a time, as the face crops
+    and the fusion ask for one (``plate[rows, columns]``): a whole 8K plate's copy is 0.4 GB."""
+
+    def __init__(self, image: Image):
+        self.image = image
+
+    def __getitem__(self, window: tuple[slice, slice]) -> np.ndarray:
+        part = Image(self.image.pixels[window], self.image.colourspace, self.image.config)
+        return part.to(NET_COLOURSPACE).pixels[..., :3]
+
+
 def _network(image: Image, matte: np.ndarray | None, model: PassesModel, internal: int | None,
              device: str | None, priors: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray, Priors | None]:
     """The normalised plate at the network's size (h, w, 3), the network's passes (h, w, 8), those passes
     upsampled to the plate's resolution (H, W, 8), guided by the plate, refined on each face by a run on
     a crop around it (``_face_crops``) and, with ``priors``, corrected by the priors, and the priors (None
     without ``priors``). A network whose card takes the priors as an input gets them either way."""
-    rgb = image.to(NET_COLOURSPACE).pixels[..., :3]
-    h, w = rgb.shape[:2]
+    h, w = image.height, image.width
     if matte is not None:
         if np.size(matte) != h * w:
             raise RelitError(f"the matte must have the plate's resolution {w}x{h}")
         matte = np.asarray(matte, np.float32).reshape(h, w, 1)
-    x = normalise(rgb)
+    x = normalise(image.to(NET_COLOURSPACE).pixels[..., :3])
     sh, sw = model.size(h, w, internal)
     x_low, guide = resize(x, sh, sw), luminance(x)
     del x  # the plate's size in three channels: of the normalised plate, only its luminance is needed now
@@ -81,6 +99,7 @@ def _network(image: Image, matte: np.ndarray | None, model: PassesModel, interna
     low = _infer(net, model, x_low, matte, found, (slice(None), slice(None)))
     up = guided_upsample(low, luminance(x_low), guide)
     del guide
+    rgb = NetPlate(image)
     if found is not None:
         _face_crops(up, rgb, matte, found, net, model, sh / h, internal)
     if not priors:
@@ -136,7 +155,7 @@ def _feather(window: tuple[slice, slice], height: int, width: int) -> np.ndarray
     return (weights[0][:, None] * weights[1][None, :])[..., None]
 
 
-def _face_crops(up: np.ndarray, rgb: np.ndarray, matte: np.ndarray | None, found: Priors, net: ort.InferenceSession,
+def _face_crops(up: np.ndarray, rgb: NetPlate, matte: np.ndarray | None, found: Priors, net: ort.InferenceSession,
                 model: PassesModel, frame_scale: float, internal: int | None) -> None:
     """Refine ``up`` (H, W, 8), in place, on each face the frame's run saw small: the network run on a crop
     around the face (its own exposure, matte and priors; at most the run's internal size), upsampled
@@ -158,35 +177,43 @@ def _face_crops(up: np.ndarray, rgb: np.ndarray, matte: np.ndarray | None, found
         if subject.any():
             crop[..., ALBEDO] *= np.median(here[..., ALBEDO][subject], 0) / \
                 np.maximum(np.median(crop[..., ALBEDO][subject], 0), 1e-6)
-        here += _feather(window, height, width) * (crop - here)
+        crop -= here  # faded in, in place: at 8K a face's crop of the passes is a few hundred MB
+        crop *= _feather(window, height, width)
+        here += crop
         here[..., NORMALS] = normalize(here[..., NORMALS])
 
 
 def _passes(image: Image, up: np.ndarray, network_size: tuple[int, int], model: PassesModel,
-            priors: Priors | None) -> PassStack:
-    """The pass stack from the upsampled network passes (H, W, 8): each pass's own constraints, and the
-    prior passes when there are priors."""
-    albedo = Image(np.clip(up[..., ALBEDO], 0, 1), NET_COLOURSPACE, image.config).to_working()
-    normals = up[..., NORMALS].copy()
+            priors: Priors | None, prior_passes: bool) -> PassStack:
+    """The pass stack from the upsampled network passes (H, W, 8), each pass's own constraints applied in
+    place and each pass a view of ``up`` (an 8K plate's passes are a GB: they are not copied apart), and
+    with ``prior_passes`` the priors' passes."""
+    alpha, normals, albedo, roughness = (up[..., part] for part in (ALPHA, NORMALS, ALBEDO, ROUGHNESS))
+    np.clip(alpha, 0, 1, out=alpha)
+    np.clip(albedo, 0, 1, out=albedo)
+    convert_in_place(albedo, NET_COLOURSPACE, working_space(image.config), image.config)
     normals[length(normals) < 1e-3] = (0.0, 0.0, 1.0)  # interpolated across opposite normals: face the camera
+    normals /= length(normals)[..., None]
+    np.clip(roughness, MIN_ROUGHNESS, 1, out=roughness)
     source = f"relit passes network {model.version} at {network_size[1]}x{network_size[0]}, guided upsampling"
-    extra = {} if priors is None else {"face_normals": priors.face_normals, "face_depth": priors.face_depth,
-                                       "face": priors.face, "person": priors.person}
-    return PassStack(alpha=np.clip(up[..., ALPHA], 0, 1), normals=normalize(normals), albedo=albedo.pixels,
-                     roughness=np.clip(up[..., ROUGHNESS], MIN_ROUGHNESS, 1), colourspace=albedo.colourspace, **extra,
+    extra = priors.passes() if priors is not None and prior_passes else {}
+    return PassStack(alpha=alpha, normals=normals, albedo=albedo, roughness=roughness,
+                     colourspace=working_space(image.config), **extra,
                      metadata={"passes_source": source + ("" if priors is None else
                                                           f", fused with priors ({len(priors.faces)} face(s))")})
 
 
 def estimate_passes(image: Image, matte: np.ndarray | None = None, model: PassesModel | None = None,
-                    internal: int | None = None, device: str | None = None, priors: bool = True) -> PassStack:
-    """alpha, normals, albedo and roughness for a photo, at its resolution, in the working space, and
-    the prior passes they were corrected by (``relit.priors``) unless ``priors`` is False.
+                    internal: int | None = None, device: str | None = None, priors: bool = True,
+                    prior_passes: bool = False) -> PassStack:
+    """alpha, normals, albedo and roughness for a photo, at its resolution, in the working space,
+    corrected by the priors (``relit.priors``) unless ``priors`` is False; with ``prior_passes`` the
+    stack holds the priors' passes too.
 
     ``matte`` (H, W) or (H, W, 1) in [0, 1] is a user's roto or matte: the network refines it."""
     model = model or PassesModel.load()
     x_low, _, up, found = _network(image, matte, model, internal, device, priors)
-    return _passes(image, up, x_low.shape[:2], model, found)
+    return _passes(image, up, x_low.shape[:2], model, found, prior_passes)
 
 
 class TemporalPasses:
@@ -220,9 +247,9 @@ class TemporalPasses:
     WARMUP = 8
 
     def __init__(self, model: PassesModel | None = None, internal: int | None = None, device: str | None = None,
-                 priors: bool = True):
+                 priors: bool = True, prior_passes: bool = False):
         self.model = model or PassesModel.load()
-        self.internal, self.device, self.priors = internal, device, priors
+        self.internal, self.device, self.priors, self.prior_passes = internal, device, priors, prior_passes
         self._previous: tuple[np.ndarray, np.ndarray] | None = None  # network-size plate, full-size passes
         self.previous_frame: int | None = None  # the frame number the state holds, when the caller gives one
 
@@ -233,7 +260,8 @@ class TemporalPasses:
                 and self._previous[1].shape == up.shape:
             up = self._blend(x_low, low, up, *self._previous)
         self._previous = (x_low, up)
-        stack = _passes(image, up, x_low.shape[:2], self.model, found)
+        # the stack's passes are views of what they are given: the history is given a copy
+        stack = _passes(image, up.copy(), x_low.shape[:2], self.model, found, self.prior_passes)
         stack.metadata["passes_source"] += ", temporal smoothing along the motion"
         return stack
 

@@ -220,8 +220,21 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
 STRIP = 64
 
 
-def _write(path: Path, planes: list[np.ndarray], spec: oiio.ImageSpec) -> None:
-    """Write the planes (H, W, C_i), side by side, as the channels of ``spec``."""
+class _Premultiplied:
+    """Colour (H, W, 3) times alpha (H, W, 1), made a strip of rows at a time as the writer asks for it."""
+
+    def __init__(self, colour: np.ndarray, alpha: np.ndarray):
+        self.colour, self.alpha = colour, alpha
+
+    def __getitem__(self, rows: slice) -> np.ndarray:
+        return self.colour[rows] * self.alpha[rows]
+
+
+Plane = np.ndarray | _Premultiplied  # what the writer takes a strip of rows of at a time
+
+
+def _write(path: Path, planes: list[Plane], spec: oiio.ImageSpec) -> None:
+    """Write the planes (H, W, C_i), side by side, as the channels of ``spec``, a strip of rows at a time."""
     with atomic_path(path) as tmp:
         out = oiio.ImageOutput.create(str(tmp))
         if out is None:
@@ -292,12 +305,12 @@ def write_passes(path: str | os.PathLike[str], stack: PassStack, precision: str 
     if precision not in PRECISIONS:
         raise RelitError(f"unknown precision {precision!r}; expected one of {', '.join(PRECISIONS)}", path)
     names: list[str] = []
-    planes: list[np.ndarray] = []
+    planes: list[Plane] = []
     colour: list[bool] = []
     beauty = stack.relit if stack.relit is not None else stack.albedo
     if beauty is not None:
         names += ["R", "G", "B"]
-        planes.append(beauty * (stack.alpha if stack.alpha is not None else np.float32(1)))
+        planes.append(beauty if stack.alpha is None else _Premultiplied(beauty, stack.alpha))
         colour += [True] * 3
     for spec in PASSES:
         arr = getattr(stack, spec.name)

@@ -86,7 +86,8 @@ def check_unit_lengths(squared: np.ndarray) -> None:
 
 @dataclass
 class PassStack:
-    """Per-frame passes, each (H, W, C) float32 or None. Colour passes are in ``colourspace``."""
+    """Per-frame passes, each (H, W, C) float32 or None. Colour passes are in ``colourspace``. A pass may
+    be a view into a larger array (the estimator's passes of a big plate are not copied apart)."""
 
     alpha: np.ndarray | None = None
     normals: np.ndarray | None = None
@@ -117,7 +118,7 @@ class PassStack:
             if arr.ndim != 3 or arr.shape[2] != spec.channels:
                 raise RelitError(f"pass {spec.name!r} needs {spec.channels} channel(s) (H, W, {spec.channels}), "
                                  f"got shape {arr.shape}")
-            setattr(self, spec.name, np.ascontiguousarray(arr))
+            setattr(self, spec.name, arr)
         shapes = {name: arr.shape[:2] for name, arr in self.items()}
         if len(set(shapes.values())) > 1:
             raise RelitError(f"passes have mismatched resolutions: {shapes}")

@@ -12,19 +12,23 @@ import numpy as np
 
 from ..colour import Image, srgb_space
 from .face import Face, find_faces
-from .mesh import face_passes
+from .mesh import FacePasses, face_passes
 from .person import person_probability
 
 
 @dataclass(frozen=True)
 class Priors:
-    """Per-frame prior passes at the plate's resolution, and the faces they came from."""
+    """Per-frame prior passes and the faces they came from: the face mesh's passes (held in the faces'
+    bounding box) and the probability of a person, (H, W, 1) at the plate's resolution."""
 
-    face_normals: np.ndarray  # (H, W, 3) camera space; camera-facing where there is no face
-    face_depth: np.ndarray  # (H, W, 1) pixels behind the face's nearest point; 0 where no face
-    face: np.ndarray  # (H, W, 1) face-mesh coverage in [0, 1]
-    person: np.ndarray  # (H, W, 1) probability of a person
+    mesh: FacePasses
+    person: np.ndarray
     faces: tuple[Face, ...]
+
+    def passes(self) -> dict[str, np.ndarray]:
+        """The prior passes at the plate's resolution, by name (``relit.passes.PRIOR_PASSES``)."""
+        mesh = self.mesh.crop()
+        return {"face_normals": mesh.normals, "face_depth": mesh.depth, "face": mesh.coverage, "person": self.person}
 
 
 PRIOR_CHANNELS = 5  # what a passes network that takes the priors sees: face normals (3), face, person
@@ -34,8 +38,8 @@ PRIOR_MIRROR_SIGNS = np.float32([-1, 1, 1, 1, 1])  # a mirrored plate's face nor
 def network_input(priors: Priors, window: tuple[slice, slice] = (slice(None), slice(None))) -> np.ndarray:
     """(H, W, PRIOR_CHANNELS) the priors (of the plate's ``window``) as a passes network takes them, made by
     this one function for training samples and for plates."""
-    return np.concatenate([priors.face_normals[window], priors.face[window], priors.person[window]],
-                          -1).astype(np.float32)
+    mesh = priors.mesh.crop(window)
+    return np.concatenate([mesh.normals, mesh.coverage, priors.person[window]], -1).astype(np.float32)
 
 
 def display_rgb(image: Image) -> np.ndarray:
@@ -47,4 +51,4 @@ def compute_priors(image: Image, device: str | None = None) -> Priors:
     rgb = display_rgb(image)
     faces = find_faces(rgb, device)
     mesh = face_passes(faces, image.height, image.width)
-    return Priors(mesh.normals, mesh.depth, mesh.coverage, person_probability(rgb, device), tuple(faces))
+    return Priors(mesh, person_probability(rgb, device), tuple(faces))

@@ -15,6 +15,8 @@
 """
 from __future__ import annotations
 
+from typing import Protocol
+
 import numpy as np
 from scipy.ndimage import binary_dilation, binary_erosion, binary_fill_holes, distance_transform_edt
 
@@ -53,17 +55,28 @@ def _reach(filled: np.ndarray, size: float) -> tuple[np.ndarray, np.ndarray]:
 def fit_light(plate: np.ndarray, normals: np.ndarray, where: np.ndarray) -> np.ndarray:
     """(9, C) coefficients of the second-order spherical-harmonic light that, on a surface of albedo 1 with
     these normals, best gives the linear plate (..., C) over ``where``."""
-    step = max(1, int(where.sum()) // FIT_PIXELS)
-    coefficients, *_ = np.linalg.lstsq(sh_basis(normals[where][::step]).astype(np.float64),
-                                       plate[where][::step].astype(np.float64), rcond=None)
+    chosen = np.flatnonzero(where)
+    rows, cols = np.divmod(chosen[::max(1, len(chosen) // FIT_PIXELS)], where.shape[1])
+    coefficients, *_ = np.linalg.lstsq(sh_basis(normals[rows, cols]).astype(np.float64),
+                                       plate[rows, cols].astype(np.float64), rcond=None)
     return coefficients.astype(np.float32)
 
 
-def _window(mask: np.ndarray, margin: int) -> tuple[slice, slice]:
-    """The rows and columns of a mask's bounding box grown by ``margin``, within the image."""
+def shading(normals: np.ndarray, coefficients: np.ndarray, rows: int = 256) -> np.ndarray:
+    """(H, W, C) shading of normals (H, W, 3) under a light's (9, C) coefficients, ``rows`` at a time (the
+    nine basis images of an 8K face at once are hundreds of MB)."""
+    out = np.empty(normals.shape[:2] + coefficients.shape[1:], np.float32)
+    for top in range(0, len(out), rows):
+        out[top:top + rows] = sh_basis(normals[top:top + rows]) @ coefficients
+    return out
+
+
+def _window(mask: np.ndarray, margin: int, origin: tuple[int, int]) -> tuple[slice, slice]:
+    """The rows and columns of the bounding box of a mask whose top-left pixel is the plate's ``origin``,
+    grown by ``margin``, in the plate (a slice's stop may lie beyond the plate's edge)."""
     rows, cols = np.nonzero(mask)
-    return (slice(max(rows.min() - margin, 0), rows.max() + margin + 1),
-            slice(max(cols.min() - margin, 0), cols.max() + margin + 1))
+    return (slice(max(rows.min() + origin[0] - margin, 0), rows.max() + origin[0] + margin + 1),
+            slice(max(cols.min() + origin[1] - margin, 0), cols.max() + origin[1] + margin + 1))
 
 
 def _like_skin(plate: np.ndarray, filled: np.ndarray) -> np.ndarray:
@@ -94,19 +107,28 @@ def _face(out: np.ndarray, plate: np.ndarray, face: np.ndarray, face_normals: np
     brightness = plate.mean(-1)
     lit = inner & (brightness > np.percentile(brightness[inner], 5)) if inner.any() else inner
     if lit.sum() >= 9 * 20:  # enough pixels for nine coefficients per channel
-        light = sh_basis(out[..., NORMALS]) @ fit_light(plate, out[..., NORMALS], lit)
+        light = shading(out[..., NORMALS], fit_light(plate, out[..., NORMALS], lit))
         level = np.percentile(light[lit], 99, axis=0)
         ratio = plate / np.maximum(light, 1e-3 * level)
-        scale = np.median(out[..., ALBEDO][lit], axis=0) / np.maximum(np.median(ratio[lit], axis=0), 1e-6)
-        trust = weight * np.clip((light / np.maximum(level, 1e-6) - DARK) / DARK, 0, 1)
-        out[..., ALBEDO] = np.clip(out[..., ALBEDO] + trust * (ratio * scale - out[..., ALBEDO]), 0, 1)
+        ratio *= np.median(out[..., ALBEDO][lit], axis=0) / np.maximum(np.median(ratio[lit], axis=0), 1e-6)
+        trust = light  # in place from here: an 8K face's window holds millions of pixels
+        trust /= np.maximum(level, 1e-6)
+        trust -= DARK
+        trust /= DARK
+        np.clip(trust, 0, 1, out=trust)
+        trust *= weight
+        albedo = out[..., ALBEDO]
+        ratio -= albedo
+        ratio *= trust
+        albedo += ratio
+        np.clip(albedo, 0, 1, out=albedo)
     return weight[..., 0] > 0
 
 
-def _person(alpha: np.ndarray, person: np.ndarray, face: np.ndarray) -> np.ndarray:
-    """(H, W) alpha with the holes inside the person filled and what lies far from any person and from
-    the ``face`` cleared (the segmentation misses a face with no body below it, or cut by the frame). The
-    segmentation is a 256-pixel model's: its regions are found at about that size."""
+def _person(alpha: np.ndarray, person: np.ndarray, face: np.ndarray) -> None:
+    """Fill the holes inside the person in ``alpha`` (H, W), in place, and clear what lies far from any
+    person and from the ``face`` (the segmentation misses a face with no body below it, or cut by the
+    frame). The segmentation is a 256-pixel model's: its regions are found at about that size."""
     step = max(1, min(alpha.shape) // 256)
     small_alpha, small_person = alpha[::step, ::step], person[::step, ::step]
 
@@ -114,22 +136,29 @@ def _person(alpha: np.ndarray, person: np.ndarray, face: np.ndarray) -> np.ndarr
         return np.repeat(np.repeat(mask, step, 0), step, 1)[:alpha.shape[0], :alpha.shape[1]]
 
     subject = small_alpha >= 0.5
-    holes = full(binary_dilation(binary_fill_holes(subject) & ~subject, iterations=1)) & (person > 0.5)
-    out = np.where(holes | (person > SURE), np.maximum(alpha, person), alpha)
+    fill = full(binary_dilation(binary_fill_holes(subject) & ~subject, iterations=1)) & (person > 0.5)
+    fill |= person > SURE
+    np.maximum(alpha, person, out=alpha, where=fill)
     if (small_person > 0.5).any():
         far = distance_transform_edt(small_person <= 0.5) * step > AWAY * np.hypot(*alpha.shape)
-        out = np.where(full(far) & (person < 0.1) & ~face, 0.0, out)
-    return out
+        alpha[full(far) & (person < 0.1) & ~face] = 0.0
 
 
-def fuse(out: np.ndarray, plate: np.ndarray, priors: Priors) -> np.ndarray:
+class Windows(Protocol):
+    """An (H, W, 3) image read a window at a time: an array, or a plate converted as it is asked."""
+
+    def __getitem__(self, window: tuple[slice, slice]) -> np.ndarray: ...
+
+
+def fuse(out: np.ndarray, plate: Windows, priors: Priors) -> np.ndarray:
     """The network's passes (H, W, C in ``relit.layout``'s order; albedo in the plate's linear colourspace)
     corrected by the priors, in place (a plate's passes are its largest array); ``plate`` (H, W, 3) is
-    linear."""
+    linear, and only the faces' window of it is read."""
     reach = np.zeros(out.shape[:2], bool)
-    face = priors.face[..., 0] > 0.5
+    face = priors.mesh.coverage[..., 0] > 0.5
     if face.any():  # the face's work runs in its bounding box and reach, a fraction of a plate
-        window = _window(face, int(EXTEND * max(np.ptp(a) for a in np.nonzero(face))) + 2)
-        reach[window] = _face(out[window], plate[window], priors.face[window], priors.face_normals[window])
-    out[..., ALPHA.start] = _person(out[..., ALPHA.start], priors.person[..., 0], reach)
+        window = _window(face, int(EXTEND * max(np.ptp(a) for a in np.nonzero(face))) + 2, priors.mesh.origin)
+        mesh = priors.mesh.crop(window)
+        reach[window] = _face(out[window], plate[window], mesh.coverage, mesh.normals)
+    _person(out[..., ALPHA.start], priors.person[..., 0], reach)
     return out

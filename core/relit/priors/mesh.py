@@ -26,12 +26,44 @@ Z_SCALE = 1.0  # MediaPipe's z to camera-space units of x
 
 @dataclass(frozen=True)
 class FacePasses:
-    """Face-mesh passes at the plate's resolution: (H, W, 3) normals (camera-facing where no face),
-    (H, W, 1) depth in pixels behind the nearest face point (0 where no face) and (H, W, 1) coverage."""
+    """Face-mesh passes of an (H, W) plate, held in the faces' bounding box (a wide shot's faces are a
+    small part of it, and at 8K each full-size pass is a quarter of a GB or more): (h, w, 3) normals,
+    (h, w, 1) depth in pixels behind the nearest face point (0 where no face) and (h, w, 1) coverage, the
+    box's top-left pixel at ``origin``. Outside the box there is no face: normals face the camera, depth
+    and coverage are 0."""
 
     normals: np.ndarray
     depth: np.ndarray
     coverage: np.ndarray
+    origin: tuple[int, int] = (0, 0)
+    shape: tuple[int, int] | None = None  # the plate's (H, W); the box's own when None (the box is the plate)
+
+    def __post_init__(self) -> None:
+        if self.shape is None:
+            object.__setattr__(self, "shape", self.coverage.shape[:2])
+
+    @property
+    def box(self) -> tuple[slice, slice]:
+        """The box's rows and columns in the plate."""
+        (top, left), (h, w) = self.origin, self.coverage.shape[:2]
+        return slice(top, top + h), slice(left, left + w)
+
+    def crop(self, window: tuple[slice, slice] = (slice(None), slice(None))) -> FacePasses:
+        """The passes of the plate's ``window`` (a box of its own, at the window's origin)."""
+        assert self.shape is not None
+        (top, bottom, _), (left, right, _) = (part.indices(size) for part, size in zip(window, self.shape))
+        h, w = bottom - top, right - left
+        normals = np.broadcast_to(np.float32([0, 0, 1]), (h, w, 3)).copy()
+        depth, coverage = np.zeros((h, w, 1), np.float32), np.zeros((h, w, 1), np.float32)
+        rows = slice(max(self.box[0].start, top), min(self.box[0].stop, bottom))
+        cols = slice(max(self.box[1].start, left), min(self.box[1].stop, right))
+        if rows.start < rows.stop and cols.start < cols.stop:
+            here = slice(rows.start - top, rows.stop - top), slice(cols.start - left, cols.stop - left)
+            there = (slice(rows.start - self.origin[0], rows.stop - self.origin[0]),
+                     slice(cols.start - self.origin[1], cols.stop - self.origin[1]))
+            normals[here], depth[here], coverage[here] = \
+                self.normals[there], self.depth[there], self.coverage[there]
+        return FacePasses(normals, depth, coverage, (top, left), self.shape)
 
 
 @lru_cache(maxsize=1)
@@ -56,16 +88,15 @@ def closed_mesh(landmarks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def face_passes(faces: list[Face], height: int, width: int) -> FacePasses:
     """Every face's mesh rasterized together (a larger face is taken as nearer where two overlap), in the
     faces' bounding box: a close-up's face fills the frame, a wide shot's is a fraction of it."""
-    normals = np.broadcast_to(np.float32([0, 0, 1]), (height, width, 3)).copy()
-    depth, coverage = np.zeros((height, width, 1), np.float32), np.zeros((height, width, 1), np.float32)
     meshes = [closed_mesh(face.landmarks) for face in faces]
-    if not meshes:
-        return FacePasses(normals, depth, coverage)
-    corners = np.concatenate([v[:, :2] for v, _ in meshes])
-    x0, y0 = np.maximum(np.floor(corners.min(axis=0)).astype(int), 0)
-    x1, y1 = np.minimum(np.ceil(corners.max(axis=0)).astype(int), (width, height))
-    if x1 <= x0 or y1 <= y0:
-        return FacePasses(normals, depth, coverage)
+    x0 = y0 = x1 = y1 = 0
+    if meshes:
+        corners = np.concatenate([v[:, :2] for v, _ in meshes])
+        x0, y0 = np.maximum(np.floor(corners.min(axis=0)).astype(int), 0)
+        x1, y1 = np.minimum(np.ceil(corners.max(axis=0)).astype(int), (width, height))
+    if x1 <= x0 or y1 <= y0:  # no face, or none inside the plate
+        empty = np.zeros((0, 0, 1), np.float32)
+        return FacePasses(np.zeros((0, 0, 3), np.float32), empty, empty, (0, 0), (height, width))
     h, w = y1 - y0, x1 - x0
     far = 4.0 * max(h, w)  # every face in front of the orthographic camera
     all_vertices, all_faces, offset = [], [], 0
@@ -81,8 +112,7 @@ def face_passes(faces: list[Face], height: int, width: int) -> FacePasses:
         all_faces.append(triangles + offset)
         offset += len(camera_space)
     stack = rasterize(np.concatenate(all_vertices), np.concatenate(all_faces), Camera(0.0, float(w)), h, w)
-    inside = stack.alpha[..., 0] > 0
-    normals[y0:y1, x0:x1] = stack.normals
-    depth[y0:y1, x0:x1] = np.where(inside[..., None], stack.depth - stack.depth[inside].min(), 0)
-    coverage[y0:y1, x0:x1] = stack.alpha
-    return FacePasses(normals, depth, coverage)
+    inside = stack.alpha > 0
+    normals = np.where(inside, stack.normals, np.float32([0, 0, 1]))
+    depth = np.where(inside, stack.depth - stack.depth[inside[..., 0]].min(), 0).astype(np.float32)
+    return FacePasses(normals.astype(np.float32), depth, stack.alpha, (int(y0), int(x0)), (height, width))
