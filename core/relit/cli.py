@@ -7,10 +7,9 @@ import logging
 import sys
 from functools import partial
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterable
 
 import numpy as np
-from tqdm import tqdm
 
 from . import __version__, data
 from .camera import Camera
@@ -88,7 +87,11 @@ def _each_frame(inputs: Sequence, output: str, overwrite: bool, desc: str,
         log.warning("%d of %d frame(s) already written, skipped (--overwrite redoes them)", len(inputs) - len(todo),
                     len(inputs))
     failed: list[str] = []
-    for frame, path in tqdm(todo, desc=desc, unit="frame", disable=len(inputs) == 1):
+    frames: Iterable[tuple[int | None, Path]] = todo
+    if len(inputs) > 1:  # a still does not wait for the progress bar's import
+        from tqdm import tqdm
+        frames = tqdm(todo, desc=desc, unit="frame")
+    for frame, path in frames:
         out = out_path(frame)
         remove_stale_temp(out)
         try:
