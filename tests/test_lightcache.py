@@ -2,6 +2,7 @@
 settings only, equal to the maps they stand for, written atomically, bounded, and never in the way."""
 import os
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -9,7 +10,7 @@ import pytest
 from relit import data, lightcache
 from relit.environment import _maps, light_maps
 from relit.lighting import Environment
-from relit.lightmaps import LightMaps
+from relit.lightmaps import KEY_SHADOW_SAMPLES, LightMaps
 
 
 @pytest.fixture
@@ -24,7 +25,7 @@ def cache(tmp_path, monkeypatch):
 def _equal(a: LightMaps, b: LightMaps) -> bool:
     return (all(np.array_equal(getattr(a, f), getattr(b, f)) for f in ("diffuse", "specular", "residual_diffuse"))
             and a.rotation == b.rotation and len(a.keys) == len(b.keys)
-            and all(np.array_equal(k.direction, m.direction) and np.array_equal(k.diffuse, m.diffuse)
+            and all(np.array_equal(k.directions, m.directions) and np.array_equal(k.diffuse, m.diffuse)
                     for k, m in zip(a.keys, b.keys)))
 
 
@@ -50,6 +51,18 @@ def test_a_new_process_finds_the_maps_and_they_are_the_same(cache, tmp_path, mon
     shutil.copyfile(data.path("courtyard.exr"), hdri)
     light_maps(Environment(str(hdri), rotation=30))
     assert len(list(cache.glob("*.npz"))) == 3 and entry.exists()
+
+
+def test_key_lights_with_several_shadow_directions_round_trip(cache):
+    """A setting sun's glow is a key light with several shadow directions, the sun itself one: each key's
+    own directions come back."""
+    env = Environment(str(Path(__file__).resolve().parents[2] / "shared" / "assets" / "hdri" / "sunset.exr"),
+                      colourspace="lin_rec709_srgb")
+    made = light_maps(env)
+    _maps.cache_clear()
+    found = light_maps(env)
+    assert found is not made and _equal(found, made)
+    assert sorted(len(k.directions) for k in found.keys) == [1, KEY_SHADOW_SAMPLES]
 
 
 def test_a_bad_entry_is_made_again_and_an_unwritable_folder_is_no_error(cache, tmp_path, monkeypatch):

@@ -97,3 +97,20 @@ def test_latlong_orientation_matches_mitsuba_envmap(mi, tmp_path, config):
         # a wrong axis or flip is off by ~1; the two interpolations differ by up to 0.011 near the poles
         assert np.allclose(seen, ours, atol=0.02), (d, seen, ours)
         assert np.allclose(seen, 1.5 + d, atol=0.02)  # and both see the direction itself
+
+
+def test_a_key_spread_along_the_horizon_casts_its_shadows_from_along_it():
+    """A glow 120 degrees along the horizon gets KEY_SHADOW_SAMPLES directions spread over it, each holding an
+    equal share of its power (so more where it is brighter); a light a few degrees across gets one, its power's
+    mean direction."""
+    from relit.lightmaps import KEY_SHADOW_SAMPLES, shadow_directions
+    azimuth = np.radians(np.linspace(-60, 60, 121))
+    glow = np.stack([np.sin(azimuth), np.zeros_like(azimuth), np.cos(azimuth)], -1)
+    power = np.where(azimuth > 0, 3.0, 1.0)  # the right half three times as bright
+    picked = shadow_directions(glow, power)
+    across = np.degrees(np.arctan2(picked[:, 0], picked[:, 2]))
+    assert len(picked) == KEY_SHADOW_SAMPLES and np.allclose(np.linalg.norm(picked, axis=1), 1)
+    assert across.min() < -30 and across.max() > 45 and (across > 0).sum() == 6  # three quarters of the power
+    small = glow[58:63]
+    (one,) = shadow_directions(small, np.ones(5))
+    assert np.allclose(one, [0, 0, 1], atol=1e-6)

@@ -20,6 +20,8 @@ from .io import atomic_path
 from .lightmaps import (
     DIFFUSE_OCT,
     KEY_MAX,
+    KEY_SHADOW_SAMPLES,
+    KEY_SHADOW_SPACING,
     KEY_SHARE,
     KEY_SOURCE_SIZE,
     SPECULAR_OCT,
@@ -29,7 +31,8 @@ from .lightmaps import (
 )
 
 # what the maps depend on besides their inputs: a change of these (or of this version) is another entry
-FORMAT = repr((3, DIFFUSE_OCT, SPECULAR_OCT, SPECULAR_ROUGHNESS, KEY_SHARE, KEY_MAX, KEY_SOURCE_SIZE))
+FORMAT = repr((4, DIFFUSE_OCT, SPECULAR_OCT, SPECULAR_ROUGHNESS, KEY_SHARE, KEY_MAX, KEY_SOURCE_SIZE,
+               KEY_SHADOW_SAMPLES, KEY_SHADOW_SPACING))
 DEFAULT_MB = 1024
 
 
@@ -59,7 +62,9 @@ def load(name: str) -> LightMaps | None:
         return None
     try:
         with np.load(path, allow_pickle=False) as data:
-            keys = [KeyLight(d, t) for d, t in zip(data["key_direction"], data["key_diffuse"])]
+            starts = np.cumsum(np.concatenate([[0], data["key_counts"]]))
+            keys = [KeyLight(data["key_directions"][a:b], t)
+                    for a, b, t in zip(starts[:-1], starts[1:], data["key_diffuse"])]
             maps = LightMaps(data["diffuse"], data["specular"], float(data["rotation"]), data["residual_diffuse"],
                              keys)
     except (OSError, ValueError, KeyError):
@@ -79,7 +84,9 @@ def store(name: str, maps: LightMaps) -> None:
         with atomic_path(where / f"{name}.npz") as tmp, open(tmp, "wb") as f:
             np.savez(f, diffuse=maps.diffuse, specular=maps.specular, rotation=maps.rotation,
                      residual_diffuse=maps.residual_diffuse,
-                     key_direction=np.array([k.direction for k in maps.keys], np.float32).reshape(-1, 3),
+                     key_directions=np.concatenate([k.directions for k in maps.keys] or [np.zeros((0, 3))])
+                     .astype(np.float32),
+                     key_counts=np.array([len(k.directions) for k in maps.keys], np.int64),
                      key_diffuse=np.array([k.diffuse for k in maps.keys], np.float32).reshape(-1, *maps.diffuse.shape))
     except (OSError, RelitError):
         return

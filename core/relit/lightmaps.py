@@ -33,6 +33,11 @@ MIRROR_SOURCE_WIDTH = 512  # the mirror level samples the environment itself at 
 KEY_SHARE = 0.5  # the brightest texels holding this share of the power become key lights (shadowed)
 KEY_MAX = 4  # at most this many key lights, the most powerful regions first
 KEY_SOURCE_SIZE = (128, 64)
+# A key light's shadow rays go in one direction per KEY_SHADOW_SPACING radians of its region's angular
+# spread (the standard deviation along its longest extent), at most KEY_SHADOW_SAMPLES: a sun or a softbox
+# takes one, a setting sun's glow along the horizon eight (docs/engine.md has the measurements)
+KEY_SHADOW_SAMPLES = 8
+KEY_SHADOW_SPACING = math.radians(3.0)
 
 
 def oct_directions(size: int) -> np.ndarray:
@@ -154,10 +159,10 @@ def resample_oct(table: np.ndarray, size: int, new_size: int) -> np.ndarray:
 @dataclass
 class KeyLight:
     """A bright region of the environment split off so it can cast shadows: shaded from its own exact
-    irradiance table (``diffuse``), only its visibility taken along ``direction``, so that where nothing
-    occludes it the residual and the keys sum to the whole environment's light."""
+    irradiance table (``diffuse``), only its visibility taken along ``directions`` (the mean of theirs), so
+    that where nothing occludes it the residual and the keys sum to the whole environment's light."""
 
-    direction: np.ndarray  # (3,) unit, camera frame, toward the light: where shadow rays go
+    directions: np.ndarray  # (S, 3) unit, camera frame, toward the light: where its shadow rays go
     diffuse: np.ndarray  # (texels, 3) irradiance / pi of this region alone, SPECULAR_OCT octahedral
 
 
@@ -199,9 +204,25 @@ def key_lights(latlong: np.ndarray, rotation: float) -> tuple[np.ndarray, list[t
             continue
         key_map = latlong * share[rows][:, cols][..., None]
         residual -= key_map
-        direction = rotate_y((dirs[sel] * weight[:, None]).sum(axis=0)[None], rotation)[0]
-        lights.append(((direction / np.linalg.norm(direction)).astype(np.float32), key_map.astype(np.float32)))
+        lights.append((rotate_y(shadow_directions(dirs[sel], weight), rotation).astype(np.float32),
+                       key_map.astype(np.float32)))
     return residual, lights
+
+
+def shadow_directions(directions: np.ndarray, weight: np.ndarray) -> np.ndarray:
+    """(S, 3) unit directions that share a key region's power equally: the region's texels ordered along its
+    longest extent, one direction at the middle of each equal share (a setting sun's glow spans tens of
+    degrees of horizon, and its shadow is that soft); S from the region's spread (KEY_SHADOW_SPACING)."""
+    centre = (directions * weight[:, None]).sum(axis=0) / weight.sum()
+    offsets = directions - centre
+    variance, axes = np.linalg.eigh((offsets * weight[:, None]).T @ offsets / weight.sum())
+    count = int(np.clip(np.ceil(np.sqrt(max(variance[-1], 0.0)) / KEY_SHADOW_SPACING), 1, KEY_SHADOW_SAMPLES))
+    if count == 1:  # a compact light: its power's mean direction
+        return centre[None] / np.linalg.norm(centre)
+    order = np.argsort(offsets @ axes[:, -1])
+    share = np.cumsum(weight[order]) / weight.sum()
+    picked = order[np.minimum(np.searchsorted(share, (np.arange(count) + 0.5) / count), len(order) - 1)]
+    return directions[picked] / np.linalg.norm(directions[picked], axis=1, keepdims=True)
 
 
 def _bracket(roughness: np.ndarray | float) -> tuple[np.ndarray, np.ndarray]:

@@ -19,6 +19,7 @@ from scipy.ndimage import binary_dilation
 from .camera import Camera
 from .colour import Image, resolve_config
 from .errors import RelitError
+from .io import read_image
 from .lighting import AreaLight, Environment, Lighting, PointLight
 from .passes import PassStack
 
@@ -130,7 +131,11 @@ def _bsdf(spec: SceneSpec, albedo: float) -> dict:
 
 def _emitters(spec: SceneSpec, hdri: Path) -> tuple[dict, Lighting]:
     if spec.light == "env":
-        return ({"env": {"type": "envmap", "filename": str(hdri)}},
+        # Mitsuba is handed the pixels relit reads, not the file: a file's `chromaticities` are honoured
+        # differently (city.exr carries sRGB's primaries adapted to D50, as ICC tools write them: relit
+        # reads them as Rec.709, Mitsuba converts them to Rec.709 without adapting the white: warmer)
+        pixels = read_image(hdri, RENDER_COLOURSPACE).pixels[..., :3]
+        return ({"env": {"type": "envmap", "bitmap": mitsuba().Bitmap(np.ascontiguousarray(pixels))}},
                 Lighting(Environment(str(hdri), colourspace=RENDER_COLOURSPACE)))
     if spec.light == "point":
         return ({"light": {"type": "point", "position": (np.asarray(POINT.position) + _TO_WORLD).tolist(),

@@ -36,6 +36,15 @@ PIXELS_PER_CHUNK = 65536
 PIXEL = np.dtype((np.void, 12))  # one RGB float32 pixel as a record
 
 
+def key_visibility(normals: np.ndarray, directions: np.ndarray, visible: np.ndarray) -> np.ndarray:
+    """(M,) how much of a key light each pixel sees: its directions' visibilities (M, S), each weighted
+    by the light it brings to the pixel (the directions share the key's power equally; the cosine
+    toward each); their mean where the pixel faces none of them."""
+    facing = np.maximum(normals @ directions.T, 0)
+    total = facing.sum(axis=1)
+    return np.where(total > 1e-6, (facing * visible).sum(axis=1) / np.maximum(total, 1e-6), visible.mean(axis=1))
+
+
 def relight(stack: PassStack, lighting: Lighting, camera: Camera | None = None,
             background: np.ndarray | None = None, shadows: ShadowSettings | None = None,
             config: ocio.Config | None = None, occlusion: OcclusionSettings | None = None) -> PassStack:
@@ -82,7 +91,8 @@ def relight(stack: PassStack, lighting: Lighting, camera: Camera | None = None,
         # visibility of the user's lights and the environment's key lights, then occlusion: reduced-resolution
         # maps brought to the matte's pixels together
         keys = maps.keys if maps is not None else []
-        shadowed = [*lighting.lights, *(DirectionalLight(k.direction) for k in keys)] if shadows.enabled else []
+        shadowed = [*lighting.lights, *(DirectionalLight(d) for k in keys for d in k.directions)] \
+            if shadows.enabled else []
         with ThreadPoolExecutor(max_workers=os.cpu_count()) as pool:  # numpy releases the GIL
             occluded = pool.submit(occlusion_map, points, stack.normals, mask, camera, occlusion) \
                 if env is not None and occlusion.enabled else None
@@ -94,8 +104,10 @@ def relight(stack: PassStack, lighting: Lighting, camera: Camera | None = None,
         visible = [(light, values[i] if shadows.enabled else None,
                     area_grid(light, px["p"].T, rough) if isinstance(light, AreaLight) else 1)
                    for i, light in enumerate(lighting.lights)]
-        if shadows.enabled and keys:
-            px["key_vis"] = values[len(lighting.lights):len(shadowed)]
+        if shadows.enabled and keys:  # each key's visibility along each of its directions, (M, directions)
+            per_key = values[len(lighting.lights):len(shadowed)]
+            starts = np.cumsum([0] + [len(k.directions) for k in keys])
+            px["key_vis"] = [np.stack(per_key[a:b], -1) for a, b in zip(starts[:-1], starts[1:])]
         if env is not None and occlusion.enabled:
             ao = values[-1]
             passes["occlusion"] = np.ones((h, w, 1), np.float32)
@@ -116,8 +128,8 @@ def relight(stack: PassStack, lighting: Lighting, camera: Camera | None = None,
         if env is not None:
             env_diffuse, env_specular = maps.shade(n, v, rough, f0, residual=shadows.enabled)
             if "key_vis" in c:  # each key region's exact light, only its visibility from the shadow rays
-                for light, vis in zip(maps.key_irradiance(n), c["key_vis"]):
-                    env_diffuse += light * vis[:, None]
+                for key, light, vis in zip(maps.keys, maps.key_irradiance(n), c["key_vis"]):
+                    env_diffuse += light * key_visibility(n, key.directions, vis)[:, None]
             if "ao" in c:
                 env_diffuse *= multi_bounce(c["ao"], c["albedo"])
             diffuse[chunk] += env_diffuse * env.scale
