@@ -69,7 +69,10 @@ def convert_in_place(pixels: np.ndarray, src: str, dst: str, config: ocio.Config
     """Convert (H, W, 3 or 4) pixels from ``src`` to ``dst`` in place, ``rows`` at a time (alpha passes
     through): ``pixels`` may be a view into a larger array, such as one pass of the passes network's
     output, which at 8K would otherwise be copied whole."""
-    processor = _cpu_processor(config, canonical_colourspace(config, src), canonical_colourspace(config, dst))
+    src, dst = canonical_colourspace(config, src), canonical_colourspace(config, dst)
+    if src == dst:
+        return
+    processor = _cpu_processor(config, src, dst)
     h, w, c = pixels.shape
     for top in range(0, h, rows):
         view = pixels[top:top + rows]

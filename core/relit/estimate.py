@@ -75,8 +75,9 @@ class NetPlate:
         self.image = image
 
     def __getitem__(self, window: tuple[slice, slice]) -> np.ndarray:
-        part = Image(self.image.pixels[window], self.image.colourspace, self.image.config)
-        return part.to(NET_COLOURSPACE).pixels[..., :3]
+        part = np.ascontiguousarray(self.image.pixels[window][..., :3])  # the one copy, converted in place
+        convert_in_place(part, self.image.colourspace, NET_COLOURSPACE, self.image.config)
+        return part
 
 
 def _network(image: Image, matte: np.ndarray | None, model: PassesModel, internal: int | None,
@@ -169,9 +170,10 @@ def _face_crops(up: np.ndarray, rgb: NetPlate, matte: np.ndarray | None, found: 
         if size < FACE_DETAIL * side * frame_scale:
             continue
         x = normalise(rgb[window])
-        x_low = resize(x, size, size)
-        crop = guided_upsample(_infer(net, model, x_low, matte, found, window), luminance(x_low), luminance(x))
-        del x
+        x_low, guide = resize(x, size, size), luminance(x)
+        del x  # of the normalised crop only its luminance is needed now
+        crop = guided_upsample(_infer(net, model, x_low, matte, found, window), luminance(x_low), guide)
+        del guide
         here = up[window]
         subject = here[..., ALPHA.start] > 0.5
         if subject.any():

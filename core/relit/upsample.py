@@ -37,19 +37,37 @@ def _taps(size: int, new_size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]
     return i0, np.minimum(i0 + 1, size - 1), (pos - i0).astype(np.float32)
 
 
+class Resized:
+    """``image`` (h, w, C) resized to (height, width, C), made a window at a time: ``resized[rows, cols]``
+    (slices, steps allowed) is that window of the whole resize, which is never held (an 8K plate's
+    probability of a person is 0.13 GB); ``np.asarray(resized)`` makes the whole. Bilinear, one axis at a
+    time (the 2D gather is several times slower at 1080p), area-averaged first when shrinking by 2x or
+    more so that the result is not aliased."""
+
+    def __init__(self, image: np.ndarray, height: int, width: int):
+        h, w = image.shape[:2]
+        factor = min(h // height, w // width)
+        if factor >= 2:
+            hh, ww = (h // factor) * factor, (w // factor) * factor
+            image = image[:hh, :ww].reshape(hh // factor, factor, ww // factor, factor, -1).mean(axis=(1, 3))
+        self.image = image
+        self.shape = (height, width) + image.shape[2:]
+        self._taps = _taps(image.shape[0], height), _taps(image.shape[1], width)
+
+    def __getitem__(self, window: slice | tuple[slice, ...]) -> np.ndarray:
+        rows, cols = (tuple(window) + (slice(None),) * 2)[:2] if isinstance(window, tuple) else (window, slice(None))
+        (r0, r1, fr), (c0, c1, fc) = ([a[part] for a in taps] for part, taps in zip((rows, cols), self._taps))
+        lines = self.image[r0] * (1 - fr)[:, None, None] + self.image[r1] * fr[:, None, None]
+        return (lines[:, c0] * (1 - fc)[None, :, None] + lines[:, c1] * fc[None, :, None]).astype(np.float32)
+
+    def __array__(self, dtype: np.dtype | None = None, copy: bool | None = None) -> np.ndarray:
+        whole = self[:, :]
+        return whole if dtype is None else whole.astype(dtype)
+
+
 def resize(img: np.ndarray, height: int, width: int) -> np.ndarray:
-    """Bilinear resize (H, W, C) -> (height, width, C), one axis at a time (the 2D gather is several times
-    slower at 1080p). Area-averages first when shrinking by 2x or more so the result is not aliased."""
-    h, w = img.shape[:2]
-    factor = min(h // height, w // width)
-    if factor >= 2:
-        hh, ww = (h // factor) * factor, (w // factor) * factor
-        img = img[:hh, :ww].reshape(hh // factor, factor, ww // factor, factor, -1).mean(axis=(1, 3))
-        h, w = img.shape[:2]
-    r0, r1, fr = _taps(h, height)
-    rows = img[r0] * (1 - fr)[:, None, None] + img[r1] * fr[:, None, None]
-    c0, c1, fc = _taps(w, width)
-    return (rows[:, c0] * (1 - fc)[None, :, None] + rows[:, c1] * fc[None, :, None]).astype(np.float32)
+    """Bilinear resize (H, W, C) -> (height, width, C) (``Resized``, whole)."""
+    return Resized(img, height, width)[:, :]
 
 
 def guided_upsample(low: np.ndarray, guide_low: np.ndarray, guide: np.ndarray, radius: int = 2,

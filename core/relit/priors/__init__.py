@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..colour import Image, srgb_space
+from ..upsample import Resized
 from .face import Face, find_faces
 from .mesh import FacePasses, face_passes
 from .person import person_probability
@@ -19,16 +20,18 @@ from .person import person_probability
 @dataclass(frozen=True)
 class Priors:
     """Per-frame prior passes and the faces they came from: the face mesh's passes (held in the faces'
-    bounding box) and the probability of a person, (H, W, 1) at the plate's resolution."""
+    bounding box) and the probability of a person, (H, W, 1) at the plate's resolution (made a window
+    at a time as it is read, or an array)."""
 
     mesh: FacePasses
-    person: np.ndarray
+    person: Resized | np.ndarray
     faces: tuple[Face, ...]
 
     def passes(self) -> dict[str, np.ndarray]:
         """The prior passes at the plate's resolution, by name (``relit.passes.PRIOR_PASSES``)."""
         mesh = self.mesh.crop()
-        return {"face_normals": mesh.normals, "face_depth": mesh.depth, "face": mesh.coverage, "person": self.person}
+        return {"face_normals": mesh.normals, "face_depth": mesh.depth, "face": mesh.coverage,
+                "person": np.asarray(self.person)}
 
 
 PRIOR_CHANNELS = 5  # what a passes network that takes the priors sees: face normals (3), face, person

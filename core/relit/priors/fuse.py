@@ -21,6 +21,7 @@ import numpy as np
 from scipy.ndimage import binary_dilation, binary_erosion, binary_fill_holes, distance_transform_edt
 
 from ..layout import ALBEDO, ALPHA, NORMALS
+from ..upsample import Resized
 from ..vectors import normalize
 from . import Priors
 
@@ -83,33 +84,37 @@ def _like_skin(plate: np.ndarray, filled: np.ndarray) -> np.ndarray:
     """(H, W, 1): 1 where the plate has the face's chromaticity (within SKIN_CHROMA) and a brightness a face
     in light and shade has (within SKIN_RANGE of its median): the forehead above the mesh, the jaw and the
     neck are the person; the flag or wall beside them is not."""
-    total = plate.sum(-1, keepdims=True)
-    chroma = plate[..., :2] / np.maximum(total, 1e-6)
-    brightness = total[filled]
-    middle, level = np.median(chroma[filled], axis=0), float(np.median(brightness))
-    near = np.abs(chroma - middle).max(-1, keepdims=True) < SKIN_CHROMA
-    return (near & (total > level / SKIN_RANGE) & (total < level * SKIN_RANGE)).astype(np.float32)
+    total = plate.sum(-1)  # one channel at a time from here: an 8K face's window is millions of pixels
+    level = float(np.median(total[filled]))
+    like = (total > level / SKIN_RANGE) & (total < level * SKIN_RANGE)
+    np.maximum(total, 1e-6, out=total)
+    for channel in range(2):
+        chroma = plate[..., channel] / total
+        like &= np.abs(chroma - np.median(chroma[filled])) < SKIN_CHROMA
+    return like[..., None].astype(np.float32)
 
 
 def _face(out: np.ndarray, plate: np.ndarray, face: np.ndarray, face_normals: np.ndarray) -> np.ndarray:
     """Correct the normals, alpha and albedo (h, w, C as ``fuse``'s) on the faces, in place, in the faces'
     window; return where the face mesh reaches (its weight is above 0)."""
     filled = binary_fill_holes(face[..., 0] > 0.5)
-    rows, cols = np.nonzero(filled)
-    size = float(max(np.ptp(rows), np.ptp(cols)) + 1)
+    size = float(max(np.ptp(np.flatnonzero(filled.any(axis=1))), np.ptp(np.flatnonzero(filled.any(axis=0)))) + 1)
     weight, nearest = _reach(filled, size)
     continued = face_normals.reshape(-1, 3)[nearest]
     out[..., NORMALS] = normalize(out[..., NORMALS] + weight * (continued - out[..., NORMALS]))
+    del continued, nearest  # 20 bytes a pixel of the faces' window: an 8K face's is millions of pixels
     out[..., ALPHA] = np.maximum(out[..., ALPHA], np.maximum(face, filled[..., None]))
     out[..., ALPHA] = np.maximum(out[..., ALPHA], np.clip(2 * weight, 0, 1) * _like_skin(plate, filled))
     # the light is fitted away from the face's rim (mixed with hair and background) and its darkest pixels
     inner = binary_erosion(filled, iterations=max(1, int(FEATHER * size)))
     brightness = plate.mean(-1)
     lit = inner & (brightness > np.percentile(brightness[inner], 5)) if inner.any() else inner
+    del brightness, inner
     if lit.sum() >= 9 * 20:  # enough pixels for nine coefficients per channel
         light = shading(out[..., NORMALS], fit_light(plate, out[..., NORMALS], lit))
         level = np.percentile(light[lit], 99, axis=0)
-        ratio = plate / np.maximum(light, 1e-3 * level)
+        ratio = np.maximum(light, 1e-3 * level)
+        np.divide(plate, ratio, out=ratio)
         ratio *= np.median(out[..., ALBEDO][lit], axis=0) / np.maximum(np.median(ratio[lit], axis=0), 1e-6)
         trust = light  # in place from here: an 8K face's window holds millions of pixels
         trust /= np.maximum(level, 1e-6)
@@ -125,23 +130,33 @@ def _face(out: np.ndarray, plate: np.ndarray, face: np.ndarray, face_normals: np
     return weight[..., 0] > 0
 
 
-def _person(alpha: np.ndarray, person: np.ndarray, face: np.ndarray) -> None:
+def _person(alpha: np.ndarray, person: Resized | np.ndarray, face: np.ndarray, rows: int = 256) -> None:
     """Fill the holes inside the person in ``alpha`` (H, W), in place, and clear what lies far from any
     person and from the ``face`` (the segmentation misses a face with no body below it, or cut by the
-    frame). The segmentation is a 256-pixel model's: its regions are found at about that size."""
+    frame). The segmentation is a 256-pixel model's: its regions are found at about that size, and the
+    plate's pixels are then corrected ``rows`` at a time (an 8K plate's probability is read a strip at a
+    time)."""
+    height, width = alpha.shape
     step = max(1, min(alpha.shape) // 256)
-    small_alpha, small_person = alpha[::step, ::step], person[::step, ::step]
-
-    def full(mask: np.ndarray) -> np.ndarray:
-        return np.repeat(np.repeat(mask, step, 0), step, 1)[:alpha.shape[0], :alpha.shape[1]]
-
+    small_alpha, small_person = alpha[::step, ::step], person[::step, ::step][..., 0]
     subject = small_alpha >= 0.5
-    fill = full(binary_dilation(binary_fill_holes(subject) & ~subject, iterations=1)) & (person > 0.5)
-    fill |= person > SURE
-    np.maximum(alpha, person, out=alpha, where=fill)
+    holes = binary_dilation(binary_fill_holes(subject) & ~subject, iterations=1)
+    far = None
     if (small_person > 0.5).any():
-        far = distance_transform_edt(small_person <= 0.5) * step > AWAY * np.hypot(*alpha.shape)
-        alpha[full(far) & (person < 0.1) & ~face] = 0.0
+        far = distance_transform_edt(small_person <= 0.5) * step > AWAY * np.hypot(height, width)
+    columns = np.arange(width) // step
+    for top in range(0, height, rows):
+        part = slice(top, top + rows)
+        here, sure = alpha[part], person[part, :][..., 0]
+        small_rows = np.arange(top, min(top + rows, height)) // step
+
+        def full(mask: np.ndarray) -> np.ndarray:
+            return mask[small_rows][:, columns]
+
+        fill = (full(holes) & (sure > 0.5)) | (sure > SURE)
+        np.maximum(here, sure, out=here, where=fill)
+        if far is not None:
+            here[full(far) & (sure < 0.1) & ~face[part]] = 0.0
 
 
 class Windows(Protocol):
@@ -160,5 +175,5 @@ def fuse(out: np.ndarray, plate: Windows, priors: Priors) -> np.ndarray:
         window = _window(face, int(EXTEND * max(np.ptp(a) for a in np.nonzero(face))) + 2, priors.mesh.origin)
         mesh = priors.mesh.crop(window)
         reach[window] = _face(out[window], plate[window], mesh.coverage, mesh.normals)
-    _person(out[..., ALPHA.start], priors.person[..., 0], reach)
+    _person(out[..., ALPHA.start], priors.person, reach)
     return out

@@ -132,7 +132,7 @@ class RealData:
                 continue
             image = read_image(photo_path)
             priors = compute_priors(image)
-            teacher = read_matte(matte_path) if matte_path is not None else priors.person
+            teacher = read_matte(matte_path) if matte_path is not None else np.asarray(priors.person)
             rgb = image.to(NET_COLOURSPACE).pixels[..., :3]
             x = np.concatenate([normalise(resize(rgb, size, size)), resize(teacher, size, size),
                                 resize(network_input(priors), size, size)], -1)
