@@ -159,8 +159,9 @@ def resample_oct(table: np.ndarray, size: int, new_size: int) -> np.ndarray:
 @dataclass
 class KeyLight:
     """A bright region of the environment split off so it can cast shadows: shaded from its own exact
-    irradiance table (``diffuse``), only its visibility taken along ``directions`` (the mean of theirs), so
-    that where nothing occludes it the residual and the keys sum to the whole environment's light."""
+    irradiance table (``diffuse``), only its visibility taken along ``directions`` (each pixel weighing them
+    by the light they bring it: ``relit.relight.key_visibility``), so that where nothing occludes it the
+    residual and the keys sum to the whole environment's light."""
 
     directions: np.ndarray  # (S, 3) unit, camera frame, toward the light: where its shadow rays go
     diffuse: np.ndarray  # (texels, 3) irradiance / pi of this region alone, SPECULAR_OCT octahedral

@@ -144,19 +144,14 @@ def _person(alpha: np.ndarray, person: Resized | np.ndarray, face: np.ndarray, r
     far = None
     if (small_person > 0.5).any():
         far = distance_transform_edt(small_person <= 0.5) * step > AWAY * np.hypot(height, width)
-    columns = np.arange(width) // step
     for top in range(0, height, rows):
         part = slice(top, top + rows)
         here, sure = alpha[part], person[part, :][..., 0]
-        small_rows = np.arange(top, min(top + rows, height)) // step
-
-        def full(mask: np.ndarray) -> np.ndarray:
-            return mask[small_rows][:, columns]
-
-        fill = (full(holes) & (sure > 0.5)) | (sure > SURE)
+        cells = np.ix_(np.arange(top, top + len(here)) // step, np.arange(width) // step)  # each pixel's small one
+        fill = (holes[cells] & (sure > 0.5)) | (sure > SURE)
         np.maximum(here, sure, out=here, where=fill)
         if far is not None:
-            here[full(far) & (sure < 0.1) & ~face[part]] = 0.0
+            here[far[cells] & (sure < 0.1) & ~face[part]] = 0.0
 
 
 class Windows(Protocol):
