@@ -129,5 +129,7 @@ def test_kernel_lights_alone_are_exact():
               **_light_params(1, light), **_light_params(2, light)}
     params.update(light1Type=-1, light2Type=-1)
     out = Kernel(KERNEL.read_text()).run(images, params, SIZE, SIZE)
-    # measured 6e-8 (float32 rounding) against a peak of 0.105: 1e-6 leaves 16x
-    assert np.abs(out[..., :3] - expected).max() < 1e-6
+    # measured 6e-8 (float32 rounding) against a peak of 0.105: 1e-6 leaves 16x; on the matte only, where the
+    # kernel shades (the core carries its straight passes a few pixels past the matte; alpha 0 hides them)
+    inside = stack.alpha[..., 0] > 0
+    assert np.abs(out[..., :3] - expected)[inside].max() < 1e-6 and (~inside).any()

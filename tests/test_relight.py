@@ -338,3 +338,27 @@ def test_the_default_shadows_pay_on_a_head_under_a_setting_sun():
     every = ref.passes.alpha[..., 0] >= 0.999
     gain = psnr(_predict(ref), ref.render, every) - psnr(_predict(ref, False), ref.render, every)
     assert gain > 0.2, gain
+
+
+def test_the_light_passes_go_on_a_little_past_the_matte():
+    """Pixels where a soft matte is 0 between strands of hair (here a speck in the sphere and its outside)
+    were black in the straight diffuse, specular and relit passes: a viewer showed black specks and rims.
+    They now continue the light of their neighbours up to EDGE_FILL pixels past the matte, 0 beyond, and
+    the composite, where alpha is 0, is the background still."""
+    from relit.relight import EDGE_FILL
+    stack = sphere_stack(64)
+    alpha = stack.alpha.copy()
+    alpha[30:32, 40:42] = 0  # a speck inside
+    stack = stack.replace(alpha=alpha)
+    background = np.full(stack.shape + (3,), 0.25, np.float32)
+    out = relight(stack, Lighting(Environment(data.hdri(), colourspace=data.HDRI_COLOURSPACE)), Camera(0.0, 2.0),
+                  background=background)
+    speck = out.diffuse[30:32, 40:42]
+    around = out.diffuse[28:34, 38:44][alpha[28:34, 38:44, 0] > 0]
+    assert (speck > 0.5 * around.min(0)).all() and (speck < 1.5 * around.max(0)).all()
+    assert (out.relit[30:32, 40:42] > 0).all() and (out.specular[30:32, 40:42] > 0).all()
+    from scipy.ndimage import distance_transform_cdt
+    steps = distance_transform_cdt(alpha[..., 0] == 0, metric="taxicab")  # 4-neighbour rings from the matte
+    lit = out.diffuse.max(-1) > 0
+    assert lit[(steps > 0) & (steps <= EDGE_FILL)].all() and not lit[steps > EDGE_FILL].any()
+    assert np.array_equal(out.composite[alpha[..., 0] == 0], background[alpha[..., 0] == 0])

@@ -18,7 +18,8 @@ from .colour import Image, resolve_config
 from .estimate import LUMA, NET_COLOURSPACE
 from .models import ShippedNetwork, run, session
 from .passes import PassStack
-from .upsample import resize
+from .relight import EDGE_FILL
+from .upsample import fill_near, resize
 
 FEATURES = 14  # alpha, normals (3), albedo (3), roughness, diffuse (3), specular (3)
 MAX_LOG_GAIN = 2.0  # gains stay within exp(+-2)
@@ -89,9 +90,10 @@ def refine(lit: PassStack, model: ShadingModel | None = None, config: ocio.Confi
     alpha = lit.alpha if lit.alpha is not None else np.ones(lit.shape + (1,), np.float32)
     diffuse, specular = refine_light(alpha, lit.normals, lit.albedo, lit.roughness, lit.diffuse, lit.specular,
                                      lit.colourspace, config, model, device)
-    inside = (alpha > 0).astype(np.float32)  # black where the matte is not, as the engine's
-    relit = (lit.albedo * diffuse + specular) * inside
-    passes = {"diffuse": diffuse * inside, "specular": specular * inside, "relit": relit}
+    inside = alpha[..., 0] > 0
+    relit = np.where(inside[..., None], lit.albedo * diffuse + specular, 0).astype(np.float32)
+    fill_near(relit, inside, EDGE_FILL)  # carried past the matte as the engine's (its light already is)
+    passes = {"diffuse": diffuse, "specular": specular, "relit": relit}
     if lit.composite is not None and lit.relit is not None:
         passes["composite"] = lit.composite + (relit - lit.relit) * alpha
     out = lit.replace(**passes)

@@ -126,3 +126,36 @@ def bilinear(img: np.ndarray, row: np.ndarray, col: np.ndarray) -> np.ndarray:
         bottom = a + (b - a) * fc
         out[start:start + len(rows)] = (top + (bottom - top) * fr).T
     return out.reshape(shape)
+
+
+
+def fill_near(values: np.ndarray, defined: np.ndarray, steps: int) -> None:
+    """Continue (H, W, C) ``values`` (contiguous), in place, from the ``defined`` (H, W) pixels to those up to
+    ``steps`` pixels away, each taking the mean of its 4-neighbours already filled, a ring at a time: a
+    straight pass carried a little past its matte shows no black specks where the matte is 0 between
+    strands of hair. Only the rings are touched (a 1080p matte's outline is tens of thousands of pixels)."""
+    h, w = defined.shape
+    flat = values.reshape(h * w, -1)
+    known = defined.ravel().copy()
+    outline = np.zeros((h, w), bool)
+    outline[:-1] |= defined[:-1] & ~defined[1:]
+    outline[1:] |= defined[1:] & ~defined[:-1]
+    outline[:, :-1] |= defined[:, :-1] & ~defined[:, 1:]
+    outline[:, 1:] |= defined[:, 1:] & ~defined[:, :-1]
+    ring = np.flatnonzero(outline)
+    for _ in range(steps):
+        col = ring % w
+        around = np.concatenate([ring[ring >= w] - w, ring[ring < (h - 1) * w] + w, ring[col > 0] - 1,
+                                 ring[col < w - 1] + 1])
+        ring = np.unique(around[~known[around]])
+        if not len(ring):
+            return
+        total, count = np.zeros((len(ring), flat.shape[1]), np.float32), np.zeros(len(ring), np.float32)
+        col = ring % w
+        for neighbour, inside in ((ring - w, ring >= w), (ring + w, ring < (h - 1) * w), (ring - 1, col > 0),
+                                  (ring + 1, col < w - 1)):
+            use = inside & known[np.where(inside, neighbour, 0)]
+            total[use] += flat[neighbour[use]]
+            count[use] += 1
+        flat[ring] = total / count[:, None]
+        known[ring] = True
