@@ -349,3 +349,32 @@ def test_ci_fails_on_a_skip_it_does_not_expect():
     assert unexpected_skips(["running as root: directory permissions are not enforced"]) == []
     assert unexpected_skips(["Debian's blender is not installed", "running as root: x"]) == [
         "Debian's blender is not installed"]
+
+
+def test_reading_a_pass_stack_decodes_only_its_passes_channels(tmp_path, monkeypatch):
+    """A relit stack's R/G/B (first in the file) are not decoded to read its passes back: the channels read
+    run from the first pass channel to the last, and the passes come back in place."""
+    import OpenImageIO as oiio
+    stack = PassStack(alpha=np.full((4, 5, 1), 0.5, np.float32), albedo=np.full((4, 5, 3), 0.25, np.float32),
+                      normals=np.broadcast_to(np.float32([0, 0, 1]), (4, 5, 3)).copy())
+    write_passes(tmp_path / "s.exr", stack)
+    ranges = []
+    read_image = oiio.ImageInput.read_image
+
+    class Spy:
+        def __init__(self, inp):
+            self.inp = inp
+
+        def __getattr__(self, name):
+            return getattr(self.inp, name)
+
+        def read_image(self, *args):
+            ranges.append(args[2:4])  # (subimage, miplevel, chbegin, chend, format)
+            return read_image(self.inp, *args)
+
+    open_ = oiio.ImageInput.open
+    monkeypatch.setattr(oiio.ImageInput, "open", staticmethod(lambda path: Spy(open_(path))))
+    back = read_passes(tmp_path / "s.exr")
+    names = list(oiio.ImageInput.open(str(tmp_path / "s.exr")).spec().channelnames)
+    assert names[:3] == ["R", "G", "B"] and ranges[0] == (3, len(names))
+    assert np.array_equal(back.albedo, stack.albedo) and np.array_equal(back.normals, stack.normals)

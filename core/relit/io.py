@@ -6,7 +6,7 @@ import os
 import secrets
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Iterable, Iterator
 
 import fileseq
 import numpy as np
@@ -91,15 +91,20 @@ def _input(path: Path) -> Iterator[oiio.ImageInput]:
         inp.close()
 
 
-def _open(path: Path) -> tuple[oiio.ImageSpec, np.ndarray]:
-    """All channels of subimage 0 as float32 (H, W, C)."""
+def _open(path: Path, wanted: Iterable[str] | None = None) -> tuple[oiio.ImageSpec, np.ndarray, int]:
+    """Subimage 0's channels as float32 (H, W, C): all of them, or the run from the first to the last of
+    the ``wanted`` names the file has (a pass stack's relit R/G/B, first in the file, are not decoded for
+    relighting it); and the index of the first channel read."""
     with _input(path) as inp:
         spec = inp.spec()
-        pixels = inp.read_image(0, 0, 0, spec.nchannels, oiio.FLOAT)
+        names = set(spec.channelnames if wanted is None else wanted)
+        at = [i for i, name in enumerate(spec.channelnames) if name in names] or [0]
+        first, last = at[0], at[-1] + 1
+        pixels = inp.read_image(0, 0, first, last, oiio.FLOAT)
         if pixels is None:
             raise RelitError(f"unreadable or corrupt image ({_first_line(inp.geterror())})", path)
-    pixels = np.asarray(pixels, dtype=np.float32).reshape(spec.height, spec.width, spec.nchannels)
-    return spec, pixels
+    pixels = np.asarray(pixels, dtype=np.float32).reshape(spec.height, spec.width, last - first)
+    return spec, pixels, first
 
 
 def _read_spec(path: Path) -> oiio.ImageSpec:
@@ -131,7 +136,7 @@ def read_image(path: str | os.PathLike[str], colourspace: str | None = None,
     path = Path(path)
     _check_extension(path, READ_FORMATS, "read")
     cfg = resolve_config(config)
-    spec, pixels = _open(path)
+    spec, pixels, _ = _open(path)
     names = list(spec.channelnames)
     if all(c in names for c in "RGB"):
         keep = [names.index(c) for c in ("R", "G", "B", "A") if c in names]
@@ -153,7 +158,7 @@ def read_data(path: str | os.PathLike[str], channels: int, formats: set[str] = R
     have ``channels`` channels and one of the ``formats`` extensions."""
     path = Path(path)
     _check_extension(path, formats, "read")
-    _, pixels = _open(path)
+    _, pixels, _ = _open(path)
     if pixels.shape[2] != channels:
         raise RelitError(f"has {pixels.shape[2]} channel(s); expected {channels}", path)
     _check_finite(path, pixels)
@@ -164,7 +169,7 @@ def read_matte(path: str | os.PathLike[str]) -> np.ndarray:
     """A roto or matte as (H, W, 1): its alpha channel (``A``) when it has one, else its only channel."""
     path = Path(path)
     _check_extension(path, READ_FORMATS, "read")
-    spec, pixels = _open(path)
+    spec, pixels, _ = _open(path)
     names = list(spec.channelnames)
     if "A" in names:
         pixels = pixels[:, :, names.index("A"):names.index("A") + 1]
@@ -335,7 +340,7 @@ def read_passes(path: str | os.PathLike[str]) -> PassStack:
     path = Path(path)
     if path.suffix.lower() != ".exr":
         raise RelitError("expected a multi-layer OpenEXR (.exr) pass file", path)
-    spec, pixels = _open(path)
+    spec, pixels, first = _open(path, [c for pspec in PASSES for c in pspec.exr_channels])
     names = list(spec.channelnames)
     found: dict[str, np.ndarray] = {}
     for pspec in PASSES:
@@ -345,7 +350,7 @@ def read_passes(path: str | os.PathLike[str]) -> PassStack:
         if len(present) != pspec.channels:
             missing = sorted(set(pspec.exr_channels) - set(present))
             raise RelitError(f"layer {pspec.name!r} is incomplete: missing {', '.join(missing)}", path)
-        found[pspec.name] = pixels[:, :, [names.index(c) for c in pspec.exr_channels]]
+        found[pspec.name] = pixels[:, :, [names.index(c) - first for c in pspec.exr_channels]]
     if not found:
         expected = ", ".join(p.exr_channels[0] for p in PASSES)
         raise RelitError(f"no relit pass layers among channels {', '.join(names)}; expected e.g. {expected}", path)
@@ -367,7 +372,7 @@ def describe(path: str | os.PathLike[str]) -> dict[str, object]:
     """What ``relit info`` prints: size, channels grouped into layers, colourspace, relit metadata."""
     path = Path(path)
     _check_extension(path, READ_FORMATS, "read")
-    spec, _ = _open(path)  # the pixels too: a truncated file has a whole header
+    spec, _, _ = _open(path)  # the pixels too: a truncated file has a whole header
     layers: dict[str, list[str]] = {}
     for name in spec.channelnames:
         layer, _, chan = name.rpartition(".")
