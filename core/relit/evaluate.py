@@ -131,6 +131,9 @@ def evaluate(folder: str | Path, model: PassesModel | None = None, limit: int | 
             for method, stack, net in runs:
                 lit = relight(stack, target, camera, config=config)
                 lit = (refine(lit, net, config) if net is not None else lit).relit
+                # compared as a composite sees it: the light the engine carries past the matte (alpha 0) is
+                # for viewing the straight pass, and the ground truth's straight relit is 0 there
+                lit = np.where(stack.alpha > 0, lit, 0) if stack.alpha is not None else lit
                 add(table, method, PSNR=psnr(lit, gt.relit, subject), SSIM=ssim(lit, gt.relit, subject))
     return table_means(sums)
 

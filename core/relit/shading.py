@@ -60,7 +60,9 @@ def network_input(alpha: np.ndarray, normals: np.ndarray, albedo: np.ndarray, ro
     n = low(normals)
     n /= np.maximum(np.linalg.norm(n, axis=-1, keepdims=True), 1e-6)
     rough = low(roughness) if roughness is not None else None
-    return features(low(alpha), n, low(albedo, True), rough, low(diffuse, True), low(specular, True))
+    inside = alpha > 0  # the light as the network learned it: none past the matte (the engine carries it on)
+    return features(low(alpha), n, low(albedo, True), rough, low(np.where(inside, diffuse, 0), True),
+                    low(np.where(inside, specular, 0), True))
 
 
 def refine_light(alpha: np.ndarray, normals: np.ndarray, albedo: np.ndarray, roughness: np.ndarray | None,
