@@ -80,3 +80,23 @@ def test_a_window_of_a_resize_is_that_window_of_the_whole():
         assert lazy.shape == whole.shape and np.array_equal(np.asarray(lazy), whole)
         for window in ((slice(3, 11), slice(None)), (slice(None, None, 4), slice(1, None, 3)), (slice(5, 6),)):
             assert np.array_equal(lazy[window], whole[window]), window
+
+
+def test_fill_near_carries_values_ring_by_ring_and_stops():
+    """One defined pixel's value spreads as a diamond, ``steps`` 4-neighbour rings wide, the rest stays 0; a
+    pixel between two defined ones takes their mean; a view that is not contiguous is refused (its reshape
+    would be filled in vain)."""
+    from relit.upsample import fill_near
+    values = np.zeros((9, 9, 2), np.float32)
+    defined = np.zeros((9, 9), bool)
+    values[4, 4], defined[4, 4] = (5, 1), True
+    fill_near(values, defined, 2)
+    rows, cols = np.mgrid[0:9, 0:9]
+    ring = np.abs(rows - 4) + np.abs(cols - 4)
+    assert np.all(values[ring <= 2] == (5, 1)) and not values[ring > 2].any()
+    gap = np.zeros((1, 3, 1), np.float32)
+    gap[0, 0], gap[0, 2] = 2, 4
+    fill_near(gap, np.array([[True, False, True]]), 1)
+    assert gap[0, 1, 0] == 3
+    with pytest.raises(ValueError):
+        fill_near(np.zeros((4, 4, 3), np.float32)[..., :2], np.ones((4, 4), bool), 1)

@@ -134,6 +134,8 @@ def fill_near(values: np.ndarray, defined: np.ndarray, steps: int) -> None:
     ``steps`` pixels away, each taking the mean of its 4-neighbours already filled, a ring at a time: a
     straight pass carried a little past its matte shows no black specks where the matte is 0 between
     strands of hair. Only the rings are touched (a 1080p matte's outline is tens of thousands of pixels)."""
+    if not values.flags.c_contiguous:  # its reshape would be a copy, filled in vain
+        raise ValueError("fill_near fills contiguous values in place")
     h, w = defined.shape
     flat = values.reshape(h * w, -1)
     known = defined.ravel().copy()
