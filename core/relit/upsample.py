@@ -128,7 +128,6 @@ def bilinear(img: np.ndarray, row: np.ndarray, col: np.ndarray) -> np.ndarray:
     return out.reshape(shape)
 
 
-
 def fill_near(values: np.ndarray, defined: np.ndarray, steps: int) -> None:
     """Continue (H, W, C) ``values`` (contiguous), in place, from the ``defined`` (H, W) pixels to those up to
     ``steps`` pixels away, each taking the mean of its 4-neighbours already filled, a ring at a time: a
