@@ -158,7 +158,7 @@ def test_a_worker_whose_run_was_killed_writes_nothing(tmp_path):
     gone = subprocess.Popen(["true"])
     gone.wait()
     hdris = [str(data.hdri())]
-    task = (0, str(tmp_path), 32, 4, 5, hdris, 1, (), None, 0.0, gone.pid)
+    task = (0, str(tmp_path), 32, 4, 5, hdris, 1, (), None, 0.0, 0.0, gone.pid)
     assert _render_one(task)[1] == "abandoned" and not list(tmp_path.iterdir())
     assert _render_one(task[:-1] + (os.getpid(),))[1] == "rendered" and list(tmp_path.glob("*.exr"))
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .look import Look
-from .person import REGIONS, Person
+from .look import Look, region_mask
+from .person import REGIONS, HeadFrame, Person
 
 POINTS_PER_STRAND = 10
 STRAND_RADIUS = 0.00012  # metres: thicker than real hair, so low resolutions still see strands
@@ -44,6 +44,12 @@ def _roots(person: Person, triangles: np.ndarray, count: int, rng: np.random.Gen
     return roots, normals / np.linalg.norm(normals, axis=1, keepdims=True)
 
 
+def _along_skin(comb: np.ndarray, normals: np.ndarray) -> np.ndarray:
+    """Unit directions in the skin's tangent plane, as near as can be to ``comb``."""
+    tangent = comb - np.sum(comb * normals, axis=1, keepdims=True) * normals
+    return tangent / np.maximum(np.linalg.norm(tangent, axis=1, keepdims=True), 1e-9)
+
+
 def strands(person: Person, look: Look, rng: np.random.Generator, count: int) -> np.ndarray:
     """(count, POINTS_PER_STRAND, 3) control points; empty for a bald look."""
     scalp = _scalp(person)
@@ -55,8 +61,7 @@ def strands(person: Person, look: Look, rng: np.random.Generator, count: int) ->
     gravity = np.array([0.0, -1.0, 0.0])
     # Hair leaves the scalp nearly flat, combed down and back, with a little lift (volume).
     comb = np.array([0.0, -1.0, -0.6]) + rng.normal(0, 0.25, (count, 3))
-    tangent = comb - np.sum(comb * normals, axis=1, keepdims=True) * normals
-    tangent /= np.maximum(np.linalg.norm(tangent, axis=1, keepdims=True), 1e-9)
+    tangent = _along_skin(comb, normals)
     lift = rng.uniform(0.1, 0.3, (count, 1))
     lift = np.where(flyaway, rng.uniform(0.6, 1.2, (count, 1)), lift)  # flyaways rise off the head, then arc
     direction = tangent + lift * normals
@@ -106,14 +111,45 @@ def eyebrows(person: Person, look: Look, rng: np.random.Generator) -> np.ndarray
         along = np.clip(((roots[:, 0] - eye[0]) * side - BROW_SPAN[0]) / (BROW_SPAN[1] - BROW_SPAN[0]), 0, 1)[:, None]
         angle = np.radians(70 - 85 * along + rng.normal(0, 12, (count, 1)))  # up at the nose, out and down after
         comb = np.concatenate([side * np.cos(angle), np.sin(angle), np.zeros_like(angle)], axis=1)
-        tangent = comb - np.sum(comb * normals, axis=1, keepdims=True) * normals
-        tangent /= np.maximum(np.linalg.norm(tangent, axis=1, keepdims=True), 1e-9)
+        tangent = _along_skin(comb, normals)
         length = rng.uniform(0.004, 0.007, (count, 1))
         k = np.linspace(0, 1, POINTS_PER_STRAND)[None, :, None]
         lift = 0.25 * np.sin(np.pi * k)  # off the skin and back onto it
         points = roots[:, None] + length[:, None] * (tangent[:, None] * k + normals[:, None] * (0.02 + lift * 0.25))
         out.append(points)
     return np.concatenate(out).astype(np.float32) if out else np.zeros((0, POINTS_PER_STRAND, 3), np.float32)
+
+
+def beard(person: Person, frame: HeadFrame, rng: np.random.Generator, count: int,
+          length: tuple[float, float]) -> np.ndarray:
+    """(count, points, 3) strands over the jaw, chin, upper lip and cheeks up to a line rising to the
+    sideburns, the lips left bare: combed down, standing off the skin; long ones (a full beard) fall
+    under gravity. A strand has a point per 2 mm of the longest (3 to POINTS_PER_STRAND): Mitsuba's
+    curves lose samples (NaN light, alpha under 1 on the face) on segments not much longer than
+    their radius."""
+    skin = np.flatnonzero(person.region == REGIONS.index("skin"))
+    local = frame.local(person.vertices[person.faces[skin]].mean(axis=1))
+    right, up, forward = np.abs(local[:, 0]), local[:, 1], local[:, 2]
+    lips = frame.local(frame.lips)[1]
+    cheek_line = lips + 0.02 + np.clip((right - 0.025) / 0.045, 0, 1) * (-0.01 - lips - 0.02)
+    zone = (right < 0.075) & (forward > -0.075) & (up < cheek_line) & (up > lips - 0.1) & \
+        (region_mask("lips", person.uvs[skin].mean(axis=1)) < 0.3)
+    points = int(np.clip(round(length[1] / 0.002) + 1, 3, POINTS_PER_STRAND))
+    if not zone.any():
+        return np.zeros((0, points, 3), np.float32)
+    roots, normals = _roots(person, skin[zone], count, rng)
+    tangent = _along_skin(np.broadcast_to(-frame.up, roots.shape) + rng.normal(0, 0.3, roots.shape), normals)
+    long = length[1] > 0.015
+    direction = tangent + normals * (0.35 if long else 0.6)
+    direction /= np.linalg.norm(direction, axis=1, keepdims=True)
+    step = rng.uniform(*length, (count, 1)) / (points - 1)
+    out = [roots + normals * 0.0003]
+    for _ in range(1, points):
+        if long:
+            direction = direction + np.array([0.0, -0.3, 0.0])
+            direction /= np.linalg.norm(direction, axis=1, keepdims=True)
+        out.append(out[-1] + direction * step)
+    return np.stack(out, axis=1).astype(np.float32)
 
 
 def write_curves(points: np.ndarray, path: str) -> None:

@@ -65,7 +65,7 @@ def defects(stack) -> float:
 
 def _render_one(task: tuple) -> tuple[int, str, float]:
     from .sample import render_sample
-    index, out, res, spp, seed, hdris, lightings, turn, truth_spp, close_ups, owner = task
+    index, out, res, spp, seed, hdris, lightings, turn, truth_spp, close_ups, wardrobe, owner = task
     paths = sample_paths(Path(out), index, lightings, len(turn))
     if all(p.exists() for p in paths):
         return index, "skipped", 0.0
@@ -75,7 +75,7 @@ def _render_one(task: tuple) -> tuple[int, str, float]:
     first_seed = sample_seed(seed + SEQUENCE_SEEDS if turn else seed, index)
     for attempt in range(RETRIES):
         stacks = render_sample(first_seed + attempt, held if validation else train, res, spp, lightings, turn,
-                               truth_spp, close_ups)
+                               truth_spp, close_ups, wardrobe)
         if max(defects(s) for s in stacks) <= MAX_BAD_SHARE:
             break
     else:
@@ -92,11 +92,12 @@ def _render_one(task: tuple) -> tuple[int, str, float]:
 def render_stage(out: str | os.PathLike[str], count: int, res: int = 256, spp: int = 64, seed: int = 0,
                  hdri_dir: str | os.PathLike[str] | None = None, workers: int | None = None,
                  lightings: int = 2, turn: tuple[float, ...] = (), truth_spp: int | None = None,
-                 close_ups: float = 0.0) -> dict:
+                 close_ups: float = 0.0, wardrobe: float = 0.0) -> dict:
     """Render samples 0..count-1 into ``out`` (skipping finished ones), then write the manifest. With
     ``turn`` (degrees per frame, see ``render_sample``), sequences ``seqNNNN/frame.####.exr`` instead;
-    ``truth_spp`` renders their passes with more samples than their image, and ``close_ups`` is the share
-    of close-up shots (``render_sample``)."""
+    ``truth_spp`` renders their passes with more samples than their image, ``close_ups`` is the share
+    of close-up shots and ``wardrobe`` the share of people dressed beyond the plain shirt
+    (``render_sample``)."""
     from .. import data
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -105,10 +106,12 @@ def render_stage(out: str | os.PathLike[str], count: int, res: int = 256, spp: i
     if not hdris:
         raise RelitError("no lat-long .exr environments in this folder", folder)
     if count < 1 or res < 16 or spp < 1 or lightings < 1 or (truth_spp is not None and truth_spp < spp) \
-            or not 0 <= close_ups <= 1:
-        raise RelitError("need count >= 1, res >= 16, spp >= 1, lightings >= 1, truth spp >= spp, close-ups in "
-                         f"[0, 1]; got {count}, {res}, {spp}, {lightings}, {truth_spp}, {close_ups}")
-    tasks = [(i, str(out), res, spp, seed, hdris, lightings, tuple(turn), truth_spp, close_ups, os.getpid())
+            or not 0 <= close_ups <= 1 or not 0 <= wardrobe <= 1:
+        raise RelitError("need count >= 1, res >= 16, spp >= 1, lightings >= 1, truth spp >= spp, close-ups and "
+                         f"wardrobe in [0, 1]; got {count}, {res}, {spp}, {lightings}, {truth_spp}, {close_ups}, "
+                         f"{wardrobe}")
+    tasks = [(i, str(out), res, spp, seed, hdris, lightings, tuple(turn), truth_spp, close_ups, wardrobe,
+              os.getpid())
              for i in range(count)]
     workers = max(1, min(workers or os.cpu_count() or 1, count))
     statuses: list[str] = []
@@ -119,14 +122,14 @@ def render_stage(out: str | os.PathLike[str], count: int, res: int = 256, spp: i
         for _, status, _ in results:
             statuses.append(status)
             bar.update()
-    manifest = write_manifest(out, seed, res, spp, hdris, truth_spp, close_ups)
+    manifest = write_manifest(out, seed, res, spp, hdris, truth_spp, close_ups, wardrobe)
     manifest["rendered_now"] = statuses.count("rendered")
     manifest["rejected_now"] = statuses.count("rejected")
     return manifest
 
 
 def write_manifest(out: Path, seed: int, res: int, spp: int, hdris: list[str], truth_spp: int | None = None,
-                   close_ups: float = 0.0) -> dict:
+                   close_ups: float = 0.0, wardrobe: float = 0.0) -> dict:
     """manifest.json: every sample file with its identity, split, lighting and framing, read back from the
     files."""
     from .scene import Shot
@@ -138,10 +141,12 @@ def write_manifest(out: Path, seed: int, res: int, spp: int, hdris: list[str], t
         samples.append({"file": path.name, "identity": int(meta.get("index", -1)), "split": meta.get("split"),
                         "lighting_index": int(meta.get("lighting_index", 0)),
                         "hdri": Path(lighting.get("hdri", "")).stem,
-                        "lights": len(lighting.get("lights", [])), "framing": shot.framing if shot else None})
+                        "lights": len(lighting.get("lights", [])), "framing": shot.framing if shot else None,
+                        "wardrobe": json.loads(meta.get("wardrobe", "{}")).get("items", [])})
     train, held = _hdri_split(hdris)
     sequences = {d.name: len(list(d.glob("frame.*.exr"))) for d in sorted(out.glob("seq*")) if d.is_dir()}
     manifest = {"seed": seed, "resolution": res, "spp": spp, "truth_spp": truth_spp or spp, "close_ups": close_ups,
+                "wardrobe": wardrobe,
                 "validation_every": VALIDATION_EVERY,
                 "held_out_hdris": sorted({Path(h).stem for h in held}) if held != train else [],
                 "samples": samples, "sequences": sequences}

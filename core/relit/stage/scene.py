@@ -111,15 +111,17 @@ def previous_pixels(frame: PassStack, previous: PassStack) -> tuple[np.ndarray, 
 
 def skin_mask(stack: PassStack) -> np.ndarray:
     """(H, W) bool: fully covered pixels whose roughness is none of the constant-roughness regions'
-    (cloth, hair, eyes, mouth), i.e. skin, read back from a sample's roughness pass and metadata; and,
-    where the sample has a specular strength pass, whose F0 is the skin's own: a pixel partly covered
-    by hair strands, a brow or the shirt has a blend of their roughness (none of the fixed values) but
-    also a blend of their F0, so this leaves it out (about a quarter of the roughness test's pixels)."""
+    (cloth, hair, eyes, mouth, what the wardrobe put on), i.e. skin, read back from a sample's roughness
+    pass and metadata; and, where the sample has a specular strength pass, whose F0 is the skin's own: a
+    pixel partly covered by hair strands, a brow or the shirt has a blend of their roughness (none of the
+    fixed values) but also a blend of their F0, so this leaves it out (about a quarter of the roughness
+    test's pixels)."""
     stack.require("alpha", "roughness")
     look = json.loads(stack.metadata.get("look", "{}"))
     rough = stack.roughness[..., 0]
     skin = stack.alpha[..., 0] >= 0.99
-    for value in (float(look.get("cloth_roughness", -1)), *FIXED_ROUGHNESS.values()):
+    worn = json.loads(stack.metadata.get("wardrobe", "{}")).get("roughness", {}).values()
+    for value in (float(look.get("cloth_roughness", -1)), *FIXED_ROUGHNESS.values(), *worn):
         skin &= np.abs(rough - value) > 0.01
     if stack.specular_strength is not None and "skin_f0" in look:
         skin &= np.abs(stack.specular_strength[..., 0] - look["skin_f0"]) < SKIN_F0_TOLERANCE
