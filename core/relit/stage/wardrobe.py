@@ -160,6 +160,47 @@ def _submesh(person: Person, triangles: np.ndarray) -> Mesh:
                 person.uvs[triangles].copy(), person.normals[used].copy())
 
 
+def _cut(mesh: Mesh, value: np.ndarray) -> Mesh:
+    """The part of the mesh where the per-vertex ``value`` is >= 0, triangles split along its zero line,
+    so a garment's edge is a smooth curve and not the staircase of whole triangles."""
+    v = value[mesh.faces]  # (F, 3)
+    inside = v >= 0
+    count = inside.sum(axis=1)
+    keep = count == 3
+    faces, uvs = [mesh.faces[keep]], [mesh.uvs[keep]]
+    vertices, normals = [mesh.vertices], [mesh.normals]
+    base = len(mesh.vertices)
+    for lone_inside in (True, False):  # one corner inside (a triangle stays) or one outside (a quad)
+        pick = np.flatnonzero(count == (1 if lone_inside else 2))
+        if not len(pick):
+            continue
+        lone = np.argmax(inside[pick] == lone_inside, axis=1)  # the odd corner, then the others in winding order
+        order = (lone[:, None] + np.arange(3)[None, :]) % 3
+        corner = np.take_along_axis(mesh.faces[pick], order, axis=1)
+        uv = np.take_along_axis(mesh.uvs[pick], order[..., None], axis=1)
+        val = np.take_along_axis(v[pick], order, axis=1)
+        t = val[:, :1] / (val[:, :1] - val[:, 1:])  # along the odd corner's two edges, to the zero line
+        points = mesh.vertices[corner[:, :1]] * (1 - t[..., None]) + mesh.vertices[corner[:, 1:]] * t[..., None]
+        normal = mesh.normals[corner[:, :1]] * (1 - t[..., None]) + mesh.normals[corner[:, 1:]] * t[..., None]
+        cross_uv = uv[:, :1] * (1 - t[..., None]) + uv[:, 1:] * t[..., None]
+        n = len(pick)
+        a, b = base + np.arange(n), base + n + np.arange(n)  # the crossings on edges (odd, next), (odd, last)
+        vertices.append(np.concatenate([points[:, 0], points[:, 1]]))
+        normals.append(np.concatenate([normal[:, 0], normal[:, 1]]))
+        base += 2 * n
+        if lone_inside:
+            faces.append(np.stack([corner[:, 0], a, b], -1))
+            uvs.append(np.stack([uv[:, 0], cross_uv[:, 0], cross_uv[:, 1]], 1))
+        else:
+            faces += [np.stack([a, corner[:, 1], corner[:, 2]], -1), np.stack([a, corner[:, 2], b], -1)]
+            uvs += [np.stack([cross_uv[:, 0], uv[:, 1], uv[:, 2]], 1),
+                    np.stack([cross_uv[:, 0], uv[:, 2], cross_uv[:, 1]], 1)]
+    normal = np.concatenate(normals)
+    return Mesh(np.concatenate(vertices).astype(np.float32), np.concatenate(faces).astype(np.int32),
+                np.concatenate(uvs).astype(np.float32),
+                (normal / np.linalg.norm(normal, axis=1, keepdims=True)).astype(np.float32))
+
+
 def _inflated(mesh: Mesh, offset: np.ndarray) -> Mesh:
     """The mesh pushed out along its normals by ``offset`` (metres, per vertex), normals recomputed."""
     vertices = (mesh.vertices + mesh.normals * offset[:, None]).astype(np.float32)
@@ -170,21 +211,22 @@ def collar(person: Person, neck: float, rng: np.random.Generator) -> Mesh:
     """A shirt collar: a band of the neck just above the neckline, standing off it, open at the front."""
     centre = person.vertices[person.faces].mean(axis=1)
     height, gap = rng.uniform(0.03, 0.045), rng.uniform(0.008, 0.03)
-    band = (person.region == REGIONS.index("skin")) & (centre[:, 1] > neck - 0.01) & \
-        (centre[:, 1] < neck + height) & (np.abs(centre[:, 0]) < 0.1) & \
-        ~((centre[:, 2] > 0) & (np.abs(centre[:, 0]) < gap))
-    mesh = _submesh(person, np.flatnonzero(band))
+    near = (person.region == REGIONS.index("skin")) & (centre[:, 1] > neck - 0.03) & \
+        (centre[:, 1] < neck + height + 0.02) & (np.abs(centre[:, 0]) < 0.1)
+    mesh = _submesh(person, np.flatnonzero(near))
+    x, y, z = mesh.vertices.T
+    opening = np.where(z > 0, np.abs(x) - gap, 1.0)
+    mesh = _cut(mesh, np.minimum.reduce([y - (neck - 0.01), neck + height - y, opening]))
     return _inflated(mesh, np.full(len(mesh.vertices), rng.uniform(0.004, 0.007), np.float32))
 
 
 def jacket(person: Person, neck: float, rng: np.random.Generator) -> Mesh:
     """A jacket: the clothed body's shell, a little off it, open in a V down the front to the buttons."""
-    centre = person.vertices[person.faces].mean(axis=1)
     depth, width = rng.uniform(0.2, 0.32), rng.uniform(0.05, 0.09)
-    v_half = width * np.clip((centre[:, 1] - (neck - depth)) / depth, 0, 1)
-    front = centre[:, 2] > np.median(centre[person.region == REGIONS.index("cloth"), 2])
-    keep = (person.region == REGIONS.index("cloth")) & ~(front & (np.abs(centre[:, 0]) < v_half))
-    mesh = _submesh(person, np.flatnonzero(keep))
+    mesh = _submesh(person, np.flatnonzero(person.region == REGIONS.index("cloth")))
+    x, y, z = mesh.vertices.T
+    v_half = width * np.clip((y - (neck - depth)) / depth, 0, 1)
+    mesh = _cut(mesh, np.where(z > np.median(z), np.abs(x) - v_half, 1.0))
     return _inflated(mesh, np.full(len(mesh.vertices), rng.uniform(0.012, 0.02), np.float32))
 
 
