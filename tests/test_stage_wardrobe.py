@@ -139,3 +139,24 @@ def test_a_dressed_render_is_sound_and_the_same_person(monkeypatch):
     for garment in ("jacket", "hat"):
         assert (np.abs(dressed.roughness[..., 0] - worn["roughness"][garment]) < 0.005)[solid].mean() > 0.01
     assert skin_mask(dressed).sum() < 0.8 * skin_mask(plain).sum()
+
+
+def test_a_cut_follows_the_edge_line_and_keeps_the_area_inside():
+    """A unit square of triangles cut along a slanted line: what is kept is exactly the half-plane's area,
+    the new edge lies on the line, and every kept triangle keeps the square's winding."""
+    n = 6
+    y, x = np.mgrid[0:n + 1, 0:n + 1] / n
+    vertices = np.stack([x.ravel(), y.ravel(), np.zeros(x.size)], -1).astype(np.float32)
+    i, j = np.mgrid[0:n, 0:n]
+    a, b, c, d = i * (n + 1) + j, i * (n + 1) + j + 1, (i + 1) * (n + 1) + j + 1, (i + 1) * (n + 1) + j
+    faces = np.concatenate([np.stack([a, b, c], -1).reshape(-1, 3), np.stack([a, c, d], -1).reshape(-1, 3)])
+    mesh = wardrobes.Mesh(vertices, faces.astype(np.int32), np.zeros((len(faces), 3, 2), np.float32),
+                          np.tile(np.float32([0, 0, 1]), (len(vertices), 1)))
+    line = vertices[:, 1] - (0.3 + 0.25 * vertices[:, 0])  # keep what is above y = 0.3 + x/4
+    cut = wardrobes._cut(mesh, line)
+    tri = cut.vertices[cut.faces]
+    cross = np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0])[:, 2]
+    assert (cross > -1e-9).all()  # the winding (and so the normals' side) is kept
+    assert abs(cross.sum() / 2 - (1 - 0.3 - 0.125)) < 1e-5
+    kept = cut.vertices[np.unique(cut.faces)]
+    assert (kept[:, 1] - (0.3 + 0.25 * kept[:, 0]) > -1e-6).all()

@@ -14,7 +14,7 @@ from relit.io import read_image  # noqa: E402
 from relit.metrics import psnr  # noqa: E402
 from relit.models import run, session  # noqa: E402
 from relit.priors import PRIOR_CHANNELS, compute_priors, network_input  # noqa: E402
-from relit.train.data import SLICES, StageData, _beside, _mirror_signs, sample_array  # noqa: E402
+from relit.train.data import SLICES, StageData, _beside, _flag, _mirror_signs, sample_array  # noqa: E402
 from relit.train.export import export  # noqa: E402
 from relit.train.jpeg import jpeg  # noqa: E402
 from relit.train.loop import CHECKPOINT, TrainSettings, _retinex, losses, train  # noqa: E402
@@ -85,6 +85,20 @@ def test_a_person_behind_stands_to_one_side():
     shift = (centre[inside] - 31.5).abs() / 64
     assert inside.sum() >= 32 and shift.min() > 0.2  # the part in frame: at least a fifth of the width aside
     assert torch.allclose(moved, moved_alpha.repeat(1, 3, 1, 1) * 0.5, atol=1e-5)  # colour moves with alpha
+
+
+def test_a_flag_is_stripes_of_saturated_colour_in_folds():
+    """``_flag``: along the stripes the colour changes only with the folds' shading (its hue stays), across
+    them it flips between bands; every flag is saturated somewhere and never black."""
+    flags = _flag(16, 64, 96, torch.Generator().manual_seed(0))
+    assert flags.shape == (16, 3, 64, 96) and flags.min() >= 0.01 and flags.max() <= 1.0
+    hue = flags / flags.amax(1, keepdim=True)  # the shading divides out
+    # a boundary between two rows (columns) where most of the row (column) changes hue: a stripe's edge;
+    # the canton and its dots cover under half of any row or column
+    rows = (hue[..., 1:, :] - hue[..., :-1, :]).abs().amax(1).median(2).values.gt(0.05).sum(1)
+    columns = (hue[..., :, 1:] - hue[..., :, :-1]).abs().amax(1).median(1).values.gt(0.05).sum(1)
+    assert (((rows > 0) & (columns == 0)) | ((rows == 0) & (columns > 0))).all(), (rows, columns)
+    assert ((flags.amax(1) - flags.amin(1)) > 0.3).flatten(1).any(1).all()  # saturated colours
 
 
 def test_skin_pixels_weigh_more_in_the_normals_loss(stage):

@@ -34,6 +34,7 @@ SLICES = {"image": slice(0, 3), "alpha": slice(3, 4), "normals": slice(4, 7), "a
 REAL_SLICES = {"image": slice(0, 3), "teacher": slice(3, 4), "priors": slice(4, 4 + PRIOR_CHANNELS)}
 NEW_BACKGROUND = 0.5  # share of stage samples put over a procedural background instead of their HDRI's view
 OTHER_PERSON = 0.4  # share of those with another person behind, to one side (a crowd, a two-shot)
+FLAG = 0.25  # share of those with a flag behind (striped, folded: portraits in offices and halls of state)
 BLURRED = 0.25  # share of samples softened by up to a 3x3 box
 GREYSCALE = 0.15  # share of samples turned grey
 JPEG_SHARE = 0.3  # share of samples saved as JPEG by the camera, at a quality drawn from JPEG_QUALITY
@@ -179,9 +180,10 @@ def _crop(x: torch.Tensor, c: torch.Tensor, res: int) -> tuple[torch.Tensor, tor
 def _new_background(image: torch.Tensor, person: torch.Tensor, alpha: torch.Tensor,
                     generator: torch.Generator, variety: bool = False) -> torch.Tensor:
     """Some samples get a procedural background (smooth colour fields with hard-edged blocks, like walls
-    and windows behind real sitters) in place of their blurred HDRI, renormalised like a photo; a share
-    of those, with ``variety``, have another person of the batch standing behind, to one side, out of
-    focus (without it no number is drawn for them: model 0.4's batches are as they were)."""
+    and windows behind real sitters) in place of their blurred HDRI, renormalised like a photo; with
+    ``variety``, a share of those hang a flag behind the sitter and a share have another person of the
+    batch standing behind, to one side, out of focus (without it no number is drawn for them: model
+    0.4's batches are as they were)."""
     n, _, h, w = image.shape
     field = F.interpolate(torch.rand(n, 3, 4, 4, generator=generator), size=(h, w), mode="bicubic",
                           align_corners=False)
@@ -190,6 +192,8 @@ def _new_background(image: torch.Tensor, person: torch.Tensor, alpha: torch.Tens
     level = torch.exp(torch.randn(n, 1, 1, 1, generator=generator) * 0.7)
     background = level * (mix * field + (1 - mix) * blocks).clamp(min=0.01)
     if variety:
+        hung = (torch.rand(n, 1, 1, 1, generator=generator) < FLAG).float()
+        background = background + hung * (level * _flag(n, h, w, generator) - background)
         other, other_alpha = _beside(torch.expm1(person).roll(2, 0) * level, alpha.roll(2, 0), generator)
         behind = (torch.rand(n, 1, 1, 1, generator=generator) < OTHER_PERSON).float() * other_alpha
         background = background + behind * (other / other_alpha.clamp(min=1e-3) - background)
@@ -198,6 +202,31 @@ def _new_background(image: torch.Tensor, person: torch.Tensor, alpha: torch.Tens
     replaced = torch.log1p(linear / luma.mean((2, 3), keepdim=True).clamp(min=1e-6))
     use = (torch.rand(n, 1, 1, 1, generator=generator) < NEW_BACKGROUND).float()
     return use * replaced + (1 - use) * image
+
+
+def _flag(n: int, h: int, w: int, generator: torch.Generator) -> torch.Tensor:
+    """(n, 3, h, w) flags filling the frame: 2-13 bands of two saturated colours, across or down, half
+    with a canton of a third colour sprinkled with light dots, hung in folds (shading across the
+    stripes); values in (0, 1]."""
+    out = torch.empty(n, 3, h, w)
+    y, x = torch.meshgrid(torch.linspace(0, 1, h), torch.linspace(0, 1, w), indexing="ij")
+    for i in range(n):
+        colours = torch.rand(3, 3, generator=generator) ** 2
+        colours /= colours.amax(1, keepdim=True).clamp(min=1e-3)  # saturated: the brightest channel at 1
+        bands = int(torch.randint(2, 14, (1,), generator=generator))
+        across = bool(torch.rand(1, generator=generator) < 0.5)
+        scale = 0.5 + 1.5 * float(torch.rand(1, generator=generator))  # how much of the flag the frame sees
+        band = ((y if across else x) * bands * scale).long() % 2
+        flag = colours[band.flatten()].T.reshape(3, h, w)
+        if torch.rand(1, generator=generator) < 0.5:
+            canton = (x < 0.4) & (y < 0.45)  # the top corner of the frame
+            dots = torch.rand(h, w, generator=generator) < 0.02
+            flag = torch.where(canton, torch.where(dots, 1.0, colours[2].view(3, 1, 1)), flag)
+        folds = 1 + 2.5 * float(torch.rand(1, generator=generator))
+        phase = 6.3 * float(torch.rand(1, generator=generator))
+        shade = 0.55 + 0.45 * torch.sin((x if across else y) * folds * 6.283 + phase) ** 2
+        out[i] = (flag * shade).clamp(min=0.01)
+    return out
 
 
 def _beside(person: torch.Tensor, alpha: torch.Tensor, generator: torch.Generator
