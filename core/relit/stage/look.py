@@ -89,7 +89,7 @@ def region_mask(name: str, uv: np.ndarray) -> np.ndarray:
     return mask[row, col]
 
 
-def _noise(rng: np.random.Generator, size: int, scales: tuple[int, ...]) -> np.ndarray:
+def value_noise(rng: np.random.Generator, size: int, scales: tuple[int, ...]) -> np.ndarray:
     """Multi-scale value noise in [-1, 1]: blemishes at coarse scales, pores at fine ones."""
     from scipy.ndimage import zoom
     out = np.zeros((size, size), np.float32)
@@ -103,8 +103,8 @@ def skin_textures(look: Look, rng: np.random.Generator, size: int = TEXTURE_SIZE
     """Albedo (size, size, 3) and roughness (size, size) maps in anny's UV layout."""
     lips, lids, face = _mask("lips", size), _mask("eyelids", size), _mask("face", size)
     albedo = np.broadcast_to(look.skin_albedo(), (size, size, 3)).copy()
-    albedo *= (1 + 0.06 * _noise(rng, size, (8, 32)))[..., None]  # blotches
-    albedo *= (1 + 0.05 * _noise(rng, size, (128, 256)))[..., None]  # pores
+    albedo *= (1 + 0.06 * value_noise(rng, size, (8, 32)))[..., None]  # blotches
+    albedo *= (1 + 0.05 * value_noise(rng, size, (128, 256)))[..., None]  # pores
     albedo = albedo * (1 - lips[..., None]) + albedo * np.asarray(look.lip_tint) * lips[..., None]
     albedo *= (1 - 0.15 * lids)[..., None]
     roughness = look.skin_roughness - 0.1 * face * 0.5 - 0.12 * lips

@@ -127,12 +127,12 @@ def draw_items(rng: np.random.Generator, gender: float) -> dict[str, bool]:
 def fabric(rng: np.random.Generator, colour: np.ndarray, kind: str, diagonal: bool = False) -> np.ndarray:
     """A woven or printed pattern around ``colour`` as an albedo map (PATTERN_SIZE², 3): stripes, checks, a
     print of blobs, or heather (fine fibre noise). ``diagonal`` turns stripes 45° (a tie's)."""
-    from .look import _noise
+    from .look import value_noise
     size = PATTERN_SIZE
     v, u = np.mgrid[0:size, 0:size] / size
     other = rng.uniform(0.02, 0.8, 3) ** 1.4
     if kind == "heather":
-        grain = 1 + 0.25 * _noise(rng, size, (128, 256))
+        grain = 1 + 0.25 * value_noise(rng, size, (128, 256))
         return np.clip(colour * grain[..., None], DARKEST, 0.9).astype(np.float32)
     period = rng.uniform(0.01, 0.05)
     along = (u + v) / math.sqrt(2) if diagonal else (u if rng.uniform() < 0.5 else v)
@@ -142,7 +142,7 @@ def fabric(rng: np.random.Generator, colour: np.ndarray, kind: str, diagonal: bo
         across = v if along is u else u
         mix = np.maximum(mix, ((across / period) % 1 < duty).astype(np.float32) * 0.6)
     elif kind == "print":
-        mix = (_noise(rng, size, (int(rng.integers(24, 64)),)) > 0.35).astype(np.float32)
+        mix = (value_noise(rng, size, (int(rng.integers(24, 64)),)) > 0.35).astype(np.float32)
     out = colour * (1 - mix[..., None]) + other * mix[..., None]
     return np.clip(out, DARKEST, 0.9).astype(np.float32)
 
@@ -366,15 +366,16 @@ def glasses(person: Person, frame: HeadFrame, rng: np.random.Generator) -> Mesh:
     eye_x = float(np.abs(corneas[:, 0]).mean())
     a = np.linspace(0, 2 * np.pi, 48, endpoint=False)
     c, s = np.cos(a), np.sin(a)
-    parts = []
+    parts, rims = [], []
     for side in (-1.0, 1.0):
         cx = side * (eye_x + 0.002)
         x = cx + half_w * np.sign(c) * np.abs(c) ** (2 / square)
         y = -drop + half_h * np.sign(s) * np.abs(s) ** (2 / square)
         rim = np.stack([x, y, np.zeros_like(x)], -1)
-        clear = _front_surface(rim[:, [0, 1, 2]], face, 0.004)
+        clear = _front_surface(rim, face, 0.004)
         rim[:, 2] = np.maximum(ahead, np.where(np.isfinite(clear), clear, -1) + radius + 0.003)
         rim[:, 2] = np.maximum(rim[:, 2], rim[:, 2].max() - 0.006)  # a rim is nearly flat
+        rims.append(rim)
         parts.append(_tube(frame.body(rim), radius, closed=True))
         outer = rim[np.argmax(side * rim[:, 0])]
         level = face[np.abs(face[:, 1] - outer[1]) < 0.01]
@@ -383,9 +384,8 @@ def glasses(person: Person, frame: HeadFrame, rng: np.random.Generator) -> Mesh:
                         [side * temple, outer[1] + 0.002, outer[2] - 0.09],
                         [side * (temple - 0.005), outer[1] - 0.02, outer[2] - 0.11]])
         parts.append(_tube(frame.body(arm), radius * 0.8, closed=False))
-    inner = [p for p in (parts[0], parts[2])]
-    ends = [frame.local(m.vertices).reshape(48, -1, 3).mean(axis=1) for m in inner]
-    left, right = ends[0][np.argmax(ends[0][:, 0] + ends[0][:, 1])], ends[1][np.argmax(-ends[1][:, 0] + ends[1][:, 1])]
+    left = rims[0][np.argmax(rims[0][:, 0] + rims[0][:, 1])]  # each rim's upper inner corner
+    right = rims[1][np.argmax(rims[1][:, 1] - rims[1][:, 0])]
     mid = (left + right) / 2 + np.array([0.0, 0.004, 0.004])
     bridge = np.stack([left, mid, right])
     clear = _front_surface(bridge, face, 0.004)
