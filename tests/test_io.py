@@ -43,6 +43,10 @@ def test_exr_layers_round_trip_bit_exact(tmp_path):
         assert np.array_equal(getattr(back, name), arr), name
     assert back.metadata["note"] == "test" and back.colourspace == "ACEScg"
     assert read_metadata(path) == {**back.metadata, "colourspace": "ACEScg"}  # header only, same values
+    again = tmp_path / "again.exr"  # a stack as read is views of the file's channel-planar buffer
+    write_passes(again, back, "float")
+    for name, arr in stack.items():
+        assert np.array_equal(getattr(read_passes(again), name), arr), name
 
 
 def test_exr_channel_names_follow_the_pass_table(tmp_path):

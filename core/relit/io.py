@@ -238,6 +238,10 @@ class _Premultiplied:
 Plane = np.ndarray | _Premultiplied  # what the writer takes a strip of rows of at a time
 
 
+def _channels(plane: Plane) -> int:
+    return (plane.colour if isinstance(plane, _Premultiplied) else plane).shape[2]
+
+
 def _write(path: Path, planes: list[Plane], spec: oiio.ImageSpec) -> None:
     """Write the planes (H, W, C_i), side by side, as the channels of ``spec``, a strip of rows at a time."""
     with atomic_path(path) as tmp:
@@ -245,11 +249,17 @@ def _write(path: Path, planes: list[Plane], spec: oiio.ImageSpec) -> None:
         if out is None:
             raise RelitError(f"no writer for this format ({oiio.geterror().strip()})", path)
         ok = out.open(str(tmp), spec)
+        ends = np.cumsum([0] + [_channels(plane) for plane in planes])
         for top in range(0, spec.height, STRIP):
             if not ok:
                 break
-            strip = np.concatenate([plane[top:top + STRIP] for plane in planes], axis=2, dtype=np.float32)
-            ok = out.write_scanlines(top, min(top + STRIP, spec.height), 0, strip)
+            bottom = min(top + STRIP, spec.height)
+            # filled plane by plane: C order whatever the planes' layout (a stack read from a file holds
+            # views of its channel-planar buffer, which np.concatenate would keep)
+            strip = np.empty((bottom - top, spec.width, int(ends[-1])), np.float32)
+            for plane, first, last in zip(planes, ends[:-1], ends[1:]):
+                strip[..., first:last] = plane[top:bottom]
+            ok = out.write_scanlines(top, bottom, 0, strip)
         error = out.geterror().strip()
         out.close()
         if not ok:
