@@ -144,7 +144,6 @@ def sample_person(rng: np.random.Generator) -> Person:
                   {"phenotype": phenotype, "pose_degrees": angles, "facial_actions": expression})
 
 
-
 LIPS_LEAN = 11.3  # degrees: the lips-to-eyes line leans back from the head's vertical (anny, neutral pose)
 
 
@@ -170,6 +169,7 @@ class HeadFrame:
 
 
 def head_frame(person: Person) -> HeadFrame:
+    """The posed head's frame: right along the corneas, up from the lips toward them, leaned by LIPS_LEAN."""
     from .look import region_mask
     corneas = person.vertices[person.faces[person.region == REGIONS.index("eye_front")]].mean(axis=1)
     side = corneas[:, 0] > corneas[:, 0].mean()
