@@ -98,7 +98,7 @@ def test_a_hat_covers_the_crown_and_holds_the_hair_under_it(person):
     skin = frame.local(_skin(p))
     assert local[:, 1].max() > skin[:, 1].max() + 0.005 and local[:, 1].min() > -0.03  # over the crown only
     hair = strands(p, look, np.random.default_rng(2), 2000)
-    dressed = wardrobes.Wardrobe(hat_line=line).visible_hair(hair, p)
+    dressed = wardrobes.Wardrobe(hat_line=line, frame=frame).visible_hair(hair)
     assert 0 < len(dressed) < len(hair)
     assert not wardrobes._under_hat(frame.local(dressed[:, 0]), line).any()
 

@@ -145,18 +145,20 @@ def fill_near(values: np.ndarray, defined: np.ndarray, steps: int) -> None:
     outline[:, 1:] |= defined[:, 1:] & ~defined[:, :-1]
     ring = np.flatnonzero(outline)
     for _ in range(steps):
-        col = ring % w
-        around = np.concatenate([ring[ring >= w] - w, ring[ring < (h - 1) * w] + w, ring[col > 0] - 1,
-                                 ring[col < w - 1] + 1])
+        around = np.concatenate([neighbour[inside] for neighbour, inside in _neighbours(ring, h, w)])
         ring = np.unique(around[~known[around]])
         if not len(ring):
             return
         total, count = np.zeros((len(ring), flat.shape[1]), np.float32), np.zeros(len(ring), np.float32)
-        col = ring % w
-        for neighbour, inside in ((ring - w, ring >= w), (ring + w, ring < (h - 1) * w), (ring - 1, col > 0),
-                                  (ring + 1, col < w - 1)):
+        for neighbour, inside in _neighbours(ring, h, w):
             use = inside & known[np.where(inside, neighbour, 0)]
             total[use] += flat[neighbour[use]]
             count[use] += 1
         flat[ring] = total / count[:, None]
         known[ring] = True
+
+
+def _neighbours(ring: np.ndarray, h: int, w: int) -> tuple[tuple[np.ndarray, np.ndarray], ...]:
+    """The 4-neighbours of flat pixel indices in an (h, w) frame, each with where it lies in the frame."""
+    col = ring % w
+    return ((ring - w, ring >= w), (ring + w, ring < (h - 1) * w), (ring - 1, col > 0), (ring + 1, col < w - 1))

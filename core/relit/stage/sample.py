@@ -224,7 +224,7 @@ def render_sample(seed: int, hdris: list[str], res: int = 256, spp: int = 64, li
     hair = np.concatenate([hair_mod.strands(person, look, rng, HAIR_STRANDS), hair_mod.eyebrows(person, look, rng)])
     plans = [sample_lighting(rng, hdris, shot) for _ in range(lightings)]
     dress = sample_wardrobe(seed, person, look, wardrobe)
-    hair = dress.visible_hair(hair, person)
+    hair = dress.visible_hair(hair)
     camera = Camera(shot.hfov)
     poses = [(k, plan, 0.0) for k, plan in enumerate(plans)] if not turn else \
         [(f, plans[0], float(d)) for f, d in enumerate(turn)]

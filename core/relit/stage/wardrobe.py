@@ -56,13 +56,14 @@ class Wardrobe:
     shirt: np.ndarray | None = None  # a colour, or a patterned albedo map in anny's UVs; None: the look's
     beard: np.ndarray = field(default_factory=lambda: np.zeros((0, 3, 3), np.float32))  # strands
     hat_line: tuple[float, float] | None = None  # (height at the brow, drop to the back) in the head frame
+    frame: HeadFrame | None = None  # the head's, where a hat sits
     params: dict = field(default_factory=dict)
 
-    def visible_hair(self, strands: np.ndarray, person: Person) -> np.ndarray:
+    def visible_hair(self, strands: np.ndarray) -> np.ndarray:
         """The hair that shows: strands growing under the hat are gone (it holds them)."""
-        if self.hat_line is None or not len(strands):
+        if self.hat_line is None or self.frame is None or not len(strands):
             return strands
-        return strands[~_under_hat(head_frame(person).local(strands[:, 0]), self.hat_line)]
+        return strands[~_under_hat(self.frame.local(strands[:, 0]), self.hat_line)]
 
 
 def sample_wardrobe(seed: int, person: Person, look: Look, share: float) -> Wardrobe:
@@ -74,7 +75,7 @@ def sample_wardrobe(seed: int, person: Person, look: Look, share: float) -> Ward
         return Wardrobe(params={"items": []})
     drawn = draw_items(rng, person.params["phenotype"]["gender"])
     frame = head_frame(person)
-    wardrobe = Wardrobe(params={"items": sorted(k for k, v in drawn.items() if v)})
+    wardrobe = Wardrobe(frame=frame, params={"items": sorted(k for k, v in drawn.items() if v)})
     shirt = np.asarray(look.cloth) * (rng.uniform(0.08, 0.3) if drawn["dark"] else 1.0)
     if drawn["pattern"]:
         kind = str(rng.choice(PATTERNS))
