@@ -1,6 +1,7 @@
 """The virtual light stage, rendered for real at a small size: consistency of the passes it writes."""
 import json
 import os
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -154,13 +155,12 @@ def test_a_worker_whose_run_was_killed_writes_nothing(tmp_path):
     import subprocess
 
     from relit import data
-    from relit.stage.job import _render_one
+    from relit.stage.job import _Job, _render_one
     gone = subprocess.Popen(["true"])
     gone.wait()
-    hdris = [str(data.hdri())]
-    task = (0, str(tmp_path), 32, 4, 5, hdris, 1, (), None, 0.0, 0.0, gone.pid)
-    assert _render_one(task)[1] == "abandoned" and not list(tmp_path.iterdir())
-    assert _render_one(task[:-1] + (os.getpid(),))[1] == "rendered" and list(tmp_path.glob("*.exr"))
+    job = _Job(str(tmp_path), 32, 4, 5, (str(data.hdri()),), 1, (), None, 0.0, 0.0, gone.pid)
+    assert _render_one((0, job))[1] == "abandoned" and not list(tmp_path.iterdir())
+    assert _render_one((0, replace(job, owner=os.getpid())))[1] == "rendered" and list(tmp_path.glob("*.exr"))
 
 
 def test_specular_is_the_glossy_lobe_not_a_residual(stage):

@@ -11,6 +11,7 @@ import multiprocessing
 import os
 import time
 from contextlib import nullcontext
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -63,24 +64,40 @@ def defects(stack) -> float:
     return float(((away | dark) & inside).sum() / inside.sum())
 
 
-def _render_one(task: tuple) -> tuple[int, str, float]:
+@dataclass(frozen=True)
+class _Job:
+    """What every worker needs besides the sample's index (picklable: workers are spawned)."""
+    out: str
+    res: int
+    spp: int
+    seed: int
+    hdris: tuple[str, ...]
+    lightings: int
+    turn: tuple[float, ...]
+    truth_spp: int | None
+    close_ups: float
+    wardrobe: float
+    owner: int  # the process that started the run
+
+
+def _render_one(task: tuple[int, _Job]) -> tuple[int, str, float]:
     from .sample import render_sample
-    index, out, res, spp, seed, hdris, lightings, turn, truth_spp, close_ups, wardrobe, owner = task
-    paths = sample_paths(Path(out), index, lightings, len(turn))
+    index, job = task
+    paths = sample_paths(Path(job.out), index, job.lightings, len(job.turn))
     if all(p.exists() for p in paths):
         return index, "skipped", 0.0
     start = time.perf_counter()
-    train, held = _hdri_split(hdris)
-    validation = bool(turn) or is_validation(index)  # sequences are for measuring: unseen people and light
-    first_seed = sample_seed(seed + SEQUENCE_SEEDS if turn else seed, index)
+    train, held = _hdri_split(list(job.hdris))
+    validation = bool(job.turn) or is_validation(index)  # sequences are for measuring: unseen people and light
+    first_seed = sample_seed(job.seed + SEQUENCE_SEEDS if job.turn else job.seed, index)
     for attempt in range(RETRIES):
-        stacks = render_sample(first_seed + attempt, held if validation else train, res, spp, lightings, turn,
-                               truth_spp, close_ups, wardrobe)
+        stacks = render_sample(first_seed + attempt, held if validation else train, job.res, job.spp,
+                               job.lightings, job.turn, job.truth_spp, job.close_ups, job.wardrobe)
         if max(defects(s) for s in stacks) <= MAX_BAD_SHARE:
             break
     else:
         return index, "rejected", time.perf_counter() - start
-    if owner not in (os.getpid(), os.getppid()):  # the run is gone (killed): a pool worker outlives it, and its
+    if job.owner not in (os.getpid(), os.getppid()):  # the run is gone (killed): a pool worker outlives it, and its
         return index, "abandoned", time.perf_counter() - start  # folder may be another run's by now
     for path, stack in zip(paths, stacks):
         stack.metadata.update(index=str(index), split="validation" if validation else "train", attempt=str(attempt))
@@ -110,9 +127,9 @@ def render_stage(out: str | os.PathLike[str], count: int, res: int = 256, spp: i
         raise RelitError("need count >= 1, res >= 16, spp >= 1, lightings >= 1, truth spp >= spp, close-ups and "
                          f"wardrobe in [0, 1]; got {count}, {res}, {spp}, {lightings}, {truth_spp}, {close_ups}, "
                          f"{wardrobe}")
-    tasks = [(i, str(out), res, spp, seed, hdris, lightings, tuple(turn), truth_spp, close_ups, wardrobe,
-              os.getpid())
-             for i in range(count)]
+    job = _Job(str(out), res, spp, seed, tuple(hdris), lightings, tuple(turn), truth_spp, close_ups, wardrobe,
+               os.getpid())
+    tasks = [(i, job) for i in range(count)]
     workers = max(1, min(workers or os.cpu_count() or 1, count))
     statuses: list[str] = []
     # spawn: each worker builds its own anny model and Mitsuba state; one worker renders in this process
