@@ -77,6 +77,7 @@ class _Job:
     truth_spp: int | None
     close_ups: float
     wardrobe: float
+    hands: float
     owner: int  # the process that started the run
 
 
@@ -92,7 +93,7 @@ def _render_one(task: tuple[int, _Job]) -> tuple[int, str, float]:
     first_seed = sample_seed(job.seed + SEQUENCE_SEEDS if job.turn else job.seed, index)
     for attempt in range(RETRIES):
         stacks = render_sample(first_seed + attempt, held if validation else train, job.res, job.spp,
-                               job.lightings, job.turn, job.truth_spp, job.close_ups, job.wardrobe)
+                               job.lightings, job.turn, job.truth_spp, job.close_ups, job.wardrobe, job.hands)
         if max(defects(s) for s in stacks) <= MAX_BAD_SHARE:
             break
     else:
@@ -109,12 +110,12 @@ def _render_one(task: tuple[int, _Job]) -> tuple[int, str, float]:
 def render_stage(out: str | os.PathLike[str], count: int, res: int = 256, spp: int = 64, seed: int = 0,
                  hdri_dir: str | os.PathLike[str] | None = None, workers: int | None = None,
                  lightings: int = 2, turn: tuple[float, ...] = (), truth_spp: int | None = None,
-                 close_ups: float = 0.0, wardrobe: float = 0.0) -> dict:
+                 close_ups: float = 0.0, wardrobe: float = 0.0, hands: float = 0.0) -> dict:
     """Render samples 0..count-1 into ``out`` (skipping finished ones), then write the manifest. With
     ``turn`` (degrees per frame, see ``render_sample``), sequences ``seqNNNN/frame.####.exr`` instead;
     ``truth_spp`` renders their passes with more samples than their image, ``close_ups`` is the share
-    of close-up shots and ``wardrobe`` the share of people dressed beyond the plain shirt
-    (``render_sample``)."""
+    of close-up shots, ``wardrobe`` the share of people dressed beyond the plain shirt and ``hands`` the
+    share with a hand near the face (``render_sample``)."""
     from .. import data
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -123,12 +124,12 @@ def render_stage(out: str | os.PathLike[str], count: int, res: int = 256, spp: i
     if not hdris:
         raise RelitError("no lat-long .exr environments in this folder", folder)
     if count < 1 or res < 16 or spp < 1 or lightings < 1 or (truth_spp is not None and truth_spp < spp) \
-            or not 0 <= close_ups <= 1 or not 0 <= wardrobe <= 1:
-        raise RelitError("need count >= 1, res >= 16, spp >= 1, lightings >= 1, truth spp >= spp, close-ups and "
-                         f"wardrobe in [0, 1]; got {count}, {res}, {spp}, {lightings}, {truth_spp}, {close_ups}, "
-                         f"{wardrobe}")
+            or not all(0 <= share <= 1 for share in (close_ups, wardrobe, hands)):
+        raise RelitError("need count >= 1, res >= 16, spp >= 1, lightings >= 1, truth spp >= spp, close-ups, "
+                         f"wardrobe and hands in [0, 1]; got {count}, {res}, {spp}, {lightings}, {truth_spp}, "
+                         f"{close_ups}, {wardrobe}, {hands}")
     job = _Job(str(out), res, spp, seed, tuple(hdris), lightings, tuple(turn), truth_spp, close_ups, wardrobe,
-               os.getpid())
+               hands, os.getpid())
     tasks = [(i, job) for i in range(count)]
     workers = max(1, min(workers or os.cpu_count() or 1, count))
     statuses: list[str] = []
@@ -139,14 +140,14 @@ def render_stage(out: str | os.PathLike[str], count: int, res: int = 256, spp: i
         for _, status, _ in results:
             statuses.append(status)
             bar.update()
-    manifest = write_manifest(out, seed, res, spp, hdris, truth_spp, close_ups, wardrobe)
+    manifest = write_manifest(out, seed, res, spp, hdris, truth_spp, close_ups, wardrobe, hands)
     manifest["rendered_now"] = statuses.count("rendered")
     manifest["rejected_now"] = statuses.count("rejected")
     return manifest
 
 
 def write_manifest(out: Path, seed: int, res: int, spp: int, hdris: list[str], truth_spp: int | None = None,
-                   close_ups: float = 0.0, wardrobe: float = 0.0) -> dict:
+                   close_ups: float = 0.0, wardrobe: float = 0.0, hands: float = 0.0) -> dict:
     """manifest.json: every sample file with its identity, split, lighting and framing, read back from the
     files."""
     from .scene import Shot
@@ -159,11 +160,12 @@ def write_manifest(out: Path, seed: int, res: int, spp: int, hdris: list[str], t
                         "lighting_index": int(meta.get("lighting_index", 0)),
                         "hdri": Path(lighting.get("hdri", "")).stem,
                         "lights": len(lighting.get("lights", [])), "framing": shot.framing if shot else None,
-                        "wardrobe": json.loads(meta.get("wardrobe", "{}")).get("items", [])})
+                        "wardrobe": json.loads(meta.get("wardrobe", "{}")).get("items", []),
+                        "hand": (json.loads(meta.get("person", "{}")).get("hand") or {}).get("place")})
     train, held = _hdri_split(hdris)
     sequences = {d.name: len(list(d.glob("frame.*.exr"))) for d in sorted(out.glob("seq*")) if d.is_dir()}
     manifest = {"seed": seed, "resolution": res, "spp": spp, "truth_spp": truth_spp or spp, "close_ups": close_ups,
-                "wardrobe": wardrobe,
+                "wardrobe": wardrobe, "hands": hands,
                 "validation_every": VALIDATION_EVERY,
                 "held_out_hdris": sorted({Path(h).stem for h in held}) if held != train else [],
                 "samples": samples, "sequences": sequences}

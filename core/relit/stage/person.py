@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import math
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 
 import numpy as np
 
 from ..errors import RelitError
+from .hands import STEPS as HAND_STEPS
+from .hands import HandPose
 
 CROP_BELOW_TOP = 1.0  # metres of body kept below the top of the head: enough for half-body framing
 NECK_BELOW_TOP = 0.27  # below this, body triangles are clothed (but the hands)
@@ -98,9 +100,10 @@ def sample_expression(rng: np.random.Generator, labels: list[str]) -> dict[str, 
     return weights
 
 
-def sample_person(rng: np.random.Generator) -> Person:
+def sample_person(rng: np.random.Generator, hand: HandPose | None = None, steps: int = HAND_STEPS) -> Person:
     """A random adult: anny phenotype (gender, age, muscle, weight, height, proportions), a facial
-    expression and a head pose."""
+    expression and a head pose; with ``hand``, one arm raised to put that hand near the face
+    (``relit.stage.hands``; ``steps`` of its search). The hand draws nothing from ``rng``."""
     import torch
 
     model, faces, uvs, labels, hands = _model()
@@ -122,26 +125,69 @@ def sample_person(rng: np.random.Generator) -> Person:
         angles[bone] = float(rng.uniform(*ARMS_DOWN))
         pose[0, bones.index(bone), :3, :3] = torch.tensor(_rotation(np.array([0.0, sign, 0.0]), angles[bone]),
                                                           dtype=model.dtype)
+
+    def skinned(pose: torch.Tensor) -> torch.Tensor:
+        return model(pose_parameters=pose, phenotype_kwargs=torch.tensor([values], dtype=model.dtype),
+                     facial_actions=expression)["vertices"][0]
+
+    params = {"phenotype": phenotype, "pose_degrees": angles, "facial_actions": expression}
     with torch.no_grad():
-        vertices = model(pose_parameters=pose, phenotype_kwargs=torch.tensor([values], dtype=model.dtype),
-                         facial_actions=expression)["vertices"]
-    v = vertices[0].numpy().astype(np.float64)
-    top = v[:, 2].max()
+        rest = skinned(pose).numpy().astype(np.float64)
+    person = _person(rest, rest, faces, uvs, labels, hands, params)
+    if hand is None:
+        return person
+    from .hands import FINGERTIPS, STARTS, raise_hand
+    frame = head_frame(person)
+    centre = frame.body(np.asarray(hand.local)).astype(np.float64) + _centre(rest)
+    fingers = frame.body(np.asarray(hand.fingers)) - frame.origin
+    ours = np.unique(faces[hands & _side_faces(rest, faces, hand.side)])
+    tips = ours[rest[ours, 2] <= np.quantile(rest[ours, 2], FINGERTIPS)]  # the arm hangs: lowest is farthest
+    posed, rotations, miss = raise_hand(skinned, pose, bones, ours, tips, hand.side, _anny_frame(centre),
+                                        _anny_frame(fingers), STARTS.get((hand.place, hand.side)), steps)
+    with torch.no_grad():
+        raised = skinned(posed).numpy().astype(np.float64)
+    raised_hand = {**asdict(hand), "rotations": rotations, "miss": miss}
+    return _person(raised, rest, faces, uvs, labels, hands, {**params, "hand": raised_hand})
+
+
+def _relit_frame(v: np.ndarray) -> np.ndarray:
+    return np.stack([v[:, 0], v[:, 2], -v[:, 1]], axis=1)  # anny: Z up, -Y forward -> relit: Y up, +Z forward
+
+
+def _anny_frame(v: np.ndarray) -> np.ndarray:
+    return np.stack([v[..., 0], -v[..., 2], v[..., 1]], axis=-1)
+
+
+def _centre(v: np.ndarray) -> np.ndarray:
+    """Where relit's origin is in anny's body (in relit's axes): the head's bounding-box centre."""
+    v = _relit_frame(v)
+    head = v[:, 1] > v[:, 1].max() - 0.25
+    return (v[head].min(axis=0) + v[head].max(axis=0)) / 2
+
+
+def _side_faces(v: np.ndarray, faces: np.ndarray, side: str) -> np.ndarray:
+    """Triangles on the person's own left (anny's +X) or right."""
+    x = v[faces][:, :, 0].mean(axis=1)
+    return x > 0 if side == "L" else x < 0
+
+
+def _person(v: np.ndarray, rest: np.ndarray, faces: np.ndarray, uvs: np.ndarray, labels: np.ndarray,
+            hands: np.ndarray, params: dict) -> Person:
+    """The posed vertices ``v`` cropped to what framing uses and moved into relit's frame. Where clothes
+    end and where the origin sits are taken from the ``rest`` pose (arms down): a raised arm keeps its
+    sleeve and does not move the head."""
+    top = rest[:, 2].max()
     keep = (v[faces][:, :, 2] > top - CROP_BELOW_TOP).all(axis=1)
     f, uv, region = faces[keep], uvs[keep], labels[keep].copy()
-    centroid_z = v[f][:, :, 2].mean(axis=1)
+    centroid_z = rest[f][:, :, 2].mean(axis=1)
     region[(region == REGIONS.index("skin")) & (centroid_z < top - NECK_BELOW_TOP) & ~hands[keep]] = \
         REGIONS.index("cloth")
     used = np.unique(f)
     remap = np.full(len(v), -1, np.int64)
     remap[used] = np.arange(len(used))
-    v = v[used]
-    v = np.stack([v[:, 0], v[:, 2], -v[:, 1]], axis=1)  # anny: Z up, -Y forward -> relit: Y up, +Z forward
-    head = v[:, 1] > v[:, 1].max() - 0.25
-    v -= (v[head].min(axis=0) + v[head].max(axis=0)) / 2
+    v = _relit_frame(v[used]) - _centre(rest)
     f = remap[f].astype(np.int32)
-    return Person(v.astype(np.float32), f, uv, region, vertex_normals(v.astype(np.float32), f),
-                  {"phenotype": phenotype, "pose_degrees": angles, "facial_actions": expression})
+    return Person(v.astype(np.float32), f, uv, region, vertex_normals(v.astype(np.float32), f), params)
 
 
 LIPS_LEAN = 11.3  # degrees: the lips-to-eyes line leans back from the head's vertical (anny, neutral pose)
