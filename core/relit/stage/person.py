@@ -13,8 +13,8 @@ from functools import lru_cache
 import numpy as np
 
 from ..errors import RelitError
+from .hands import FINGERTIPS, STARTS, HandPose, raise_hand
 from .hands import STEPS as HAND_STEPS
-from .hands import HandPose
 
 CROP_BELOW_TOP = 1.0  # metres of body kept below the top of the head: enough for half-body framing
 NECK_BELOW_TOP = 0.27  # below this, body triangles are clothed (but the hands)
@@ -136,7 +136,6 @@ def sample_person(rng: np.random.Generator, hand: HandPose | None = None, steps:
     person = _person(rest, rest, faces, uvs, labels, hands, params)
     if hand is None:
         return person
-    from .hands import FINGERTIPS, STARTS, raise_hand
     frame = head_frame(person)
     centre = frame.body(np.asarray(hand.local)).astype(np.float64) + _centre(rest)
     fingers = frame.body(np.asarray(hand.fingers)) - frame.origin
