@@ -1,27 +1,33 @@
 """Print relit.stage.hands.STARTS: for each place and side, the arm's rotations that bring one person's
-hand there, searched from the hanging arm for long enough to settle (each person's own search then
-starts from them and needs far fewer steps).
+hand there, searched for long enough to settle from the table's own entry (from the hanging arm where
+it has none); each person's own search then starts from them and needs far fewer steps. Folded arms
+are searched as a pair, with neither forearm on top (the OVER offset is left out).
 
     .venv/bin/python scripts/hand_starts.py
 """
 import numpy as np
 
-from relit.stage.hands import PLACES, HandPose
+from relit.stage.hands import FOLDED, FOLDED_PLACE, PLACES, HandPose
 from relit.stage.person import sample_person
 
 SEED, STEPS = 0, 400  # one person of the stage's draws; steps from the hanging arm
 
 
+def _pose(place: str, side: str, centre, fingers) -> HandPose:
+    mirror = np.array([1.0 if side == "L" else -1.0, 1.0, 1.0])
+    return HandPose(side, place, tuple(np.array(centre) * mirror),
+                    tuple(np.array(fingers) * mirror / np.linalg.norm(fingers)))
+
+
 def main() -> None:
+    searches = [(_pose(place, side, *PLACES[place]),) for place in PLACES for side in ("L", "R")]
+    searches.append(tuple(_pose(FOLDED, side, *FOLDED_PLACE) for side in ("L", "R")))
     print("STARTS = {")
-    for place, (centre, fingers) in PLACES.items():
-        for side in ("L", "R"):
-            mirror = np.array([1.0 if side == "L" else -1.0, 1.0, 1.0])
-            hand = HandPose(side, place, tuple(np.array(centre) * mirror),
-                            tuple(np.array(fingers) * mirror / np.linalg.norm(fingers)))
-            person = sample_person(np.random.default_rng(SEED), hand, steps=STEPS)
-            found = person.params["hand"]
-            print(f'    ("{place}", "{side}"): {found["rotations"]},  # miss {found["miss"] * 100:.1f} cm')
+    for hands in searches:
+        person = sample_person(np.random.default_rng(SEED), hands, steps=STEPS)
+        for found in person.params["hands"]:
+            print(f'    ("{found["place"]}", "{found["side"]}"): {found["rotations"]},  # miss '
+                  f'{found["miss"] * 100:.1f} cm')
     print("}")
 
 

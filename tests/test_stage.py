@@ -158,7 +158,7 @@ def test_a_worker_whose_run_was_killed_writes_nothing(tmp_path):
     from relit.stage.job import _Job, _render_one
     gone = subprocess.Popen(["true"])
     gone.wait()
-    job = _Job(str(tmp_path), 32, 4, 5, (str(data.hdri()),), 1, (), None, 0.0, 0.0, 0.0, gone.pid)
+    job = _Job(str(tmp_path), 32, 4, 5, (str(data.hdri()),), 1, (), None, 0.0, 0.0, 0.0, 0.0, gone.pid)
     assert _render_one((0, job))[1] == "abandoned" and not list(tmp_path.iterdir())
     assert _render_one((0, replace(job, owner=os.getpid())))[1] == "rendered" and list(tmp_path.glob("*.exr"))
 

@@ -220,7 +220,8 @@ def _stage_render(args: argparse.Namespace) -> None:
     from .stage.job import RETRIES, render_stage
     turn = tuple(i * args.turn for i in range(args.frames)) if args.frames else ()
     manifest = render_stage(args.out, args.count, args.res, args.spp, args.seed, args.hdris, args.workers,
-                            args.lightings, turn, args.truth_spp, args.close_ups, args.wardrobe, args.hands)
+                            args.lightings, turn, args.truth_spp, args.close_ups, args.wardrobe, args.hands,
+                            args.arms)
     files = len(manifest["samples"]) + sum(manifest["sequences"].values())
     print(f"{args.out}: {files} sample file(s), {manifest['rendered_now']} person(s) rendered now"
           + (f", {manifest['rejected_now']} rejected after {RETRIES} tries" if manifest["rejected_now"] else ""))
@@ -534,6 +535,9 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--hands", type=float, default=0.0,
                    help="share of people with a hand raised to the chin, mouth, a cheek or a temple (drawn on a "
                    "stream of their own: a seed's people stay)")
+    r.add_argument("--arms", type=float, default=0.0,
+                   help="share of people with their arms folded across the chest (drawn on a stream of their own; "
+                   "folded arms replace a raised hand)")
     r.add_argument("--out", required=True)
     r.set_defaults(func=_stage_render)
     r = stage.add_parser("sheet", help="contact sheet of samples and their passes")

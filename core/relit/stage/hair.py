@@ -1,6 +1,7 @@
 """Procedural hair as curves for Mitsuba, because matting lives or dies on hair.
 
-Roots are spread over the scalp of the person's mesh (area-weighted), strands grow out from the scalp,
+Roots are spread over the scalp of the person's mesh with the arms down (area-weighted: a hand raised to
+the head grows no hair, and the head is the same either way), strands grow out from the scalp,
 fall under gravity, curl if the style says so and are kept outside an ellipsoid around the head.
 Thin strands cover a fraction of a pixel, so the rendered alpha is fractional at the hair's edges.
 """
@@ -22,7 +23,7 @@ BROW_HEIGHT = 0.019  # metres above the eye's centre, at the arch
 
 def _scalp(person: Person) -> np.ndarray:
     """Skin triangles above the hairline (higher at the front than at the back)."""
-    centre = person.vertices[person.faces].mean(axis=1)
+    centre = person.rest[person.faces].mean(axis=1)
     y, z = centre[:, 1], centre[:, 2]
     hairline = 0.055 - 0.12 * (1 - np.clip((z + 0.09) / 0.16, 0, 1))  # front +5.5 cm, back -6.5 cm
     head = np.abs(centre[:, 0]) < 0.11
@@ -33,7 +34,7 @@ def _scalp(person: Person) -> np.ndarray:
 def _roots(person: Person, triangles: np.ndarray, count: int, rng: np.random.Generator) -> tuple[np.ndarray, ...]:
     """``count`` points spread uniformly over the given triangles of the mesh (area-weighted) and the smooth
     normals there: where strands grow from."""
-    tri = person.vertices[person.faces[triangles]]
+    tri = person.rest[person.faces[triangles]]
     area = np.linalg.norm(np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0]), axis=1)
     pick = rng.choice(len(triangles), count, p=area / area.sum())
     a, b = rng.uniform(size=(2, count, 1))
@@ -90,9 +91,9 @@ def strands(person: Person, look: Look, rng: np.random.Generator, count: int) ->
 def eyebrows(person: Person, look: Look, rng: np.random.Generator) -> np.ndarray:
     """(n, POINTS_PER_STRAND, 3) short strands on the brow ridge above each eye, lying along the skin:
     rising near the nose, combed toward the temple further out, thinning at the tail."""
-    eyes = person.vertices[person.faces[person.region == REGIONS.index("eye_front")]].mean(axis=1)
+    eyes = person.rest[person.faces[person.region == REGIONS.index("eye_front")]].mean(axis=1)
     skin = np.flatnonzero(person.region == REGIONS.index("skin"))
-    tri = person.vertices[person.faces[skin]]
+    tri = person.rest[person.faces[skin]]
     centre = tri.mean(axis=1)
     out = []
     for side in (-1.0, 1.0):
@@ -128,7 +129,7 @@ def beard(person: Person, frame: HeadFrame, rng: np.random.Generator, count: int
     curves lose samples (NaN light, alpha under 1 on the face) on segments not much longer than
     their radius."""
     skin = np.flatnonzero(person.region == REGIONS.index("skin"))
-    local = frame.local(person.vertices[person.faces[skin]].mean(axis=1))
+    local = frame.local(person.rest[person.faces[skin]].mean(axis=1))
     right, up, forward = np.abs(local[:, 0]), local[:, 1], local[:, 2]
     lips = frame.local(frame.lips)[1]
     cheek_line = lips + 0.02 + np.clip((right - 0.025) / 0.045, 0, 1) * (-0.01 - lips - 0.02)

@@ -1,9 +1,11 @@
-"""Hands near the face: one arm raised so that its hand rests at the chin, over the mouth, on a cheek or
-at a temple (real portraits often have one; mattes and normals hole where a hand meets a face).
+"""Hands near the face and folded arms: one arm raised so that its hand rests at the chin, over the mouth,
+on a cheek or at a temple, or both arms folded across the chest, each hand on the other's upper arm (real
+portraits often have either; mattes and normals hole where a hand meets a face or arms cross a body).
 
 anny has no inverse kinematics, but its skinning is differentiable: the upper arm's, forearm's and
 wrist's rotations are found by gradient descent on the distance from the hand's centre to a point placed
-in the head's frame (``person.head_frame``), so the pose follows each body's proportions and head pose.
+in the head's frame (``person.head_frame``) or, folded, by the other shoulder, so the pose follows each
+body's proportions and head pose.
 """
 from __future__ import annotations
 
@@ -18,6 +20,14 @@ STREAM = 0x4A4E  # the hands' draws come from a generator of their own: --hands 
 PLACES = {"chin": ((0.0, -0.14, 0.06), (0.0, 1.0, -0.4)), "mouth": ((0.0, -0.075, 0.08), (-1.0, 0.4, 0.0)),
           "cheek": ((0.095, -0.06, 0.0), (0.0, 1.0, -0.2)), "temple": ((0.10, 0.03, -0.035), (0.0, 0.7, -0.7))}
 JITTER = 0.012
+FOLDED = "folded"
+ARMS_STREAM = 0x4641  # folded arms draw from a stream of their own too: --arms 0 renders a seed as before
+# folded arms: the left hand's centre from the right shoulder joint in the body's axes (relit's: x toward the
+# person's left, y up, z forward; z from the chest's front) and the way its fingers point (outward, around
+# the back of the arm), mirrored for the right hand; the forearm on top crosses OVER the other, higher and
+# in front of it
+FOLDED_PLACE = ((0.02, -0.20, 0.06), (-0.6, 0.0, -1.0))
+OVER = (0.0, 0.035, 0.05)
 BONES = ("upperarm01", "lowerarm01", "wrist")  # rotated, each about its own rest frame
 STEPS, RATE = 40, 0.08  # Adam from STARTS
 TIP_WEIGHT = 0.5  # the fingers' direction matters less than where the hand is
@@ -33,6 +43,8 @@ STARTS: dict[tuple[str, str], tuple[tuple[float, float, float], ...]] = {
     ("cheek", "R"): ((-0.602, -0.428, 0.771), (-0.921, -0.419, 1.055), (-0.393, -0.129, 0.458)),
     ("temple", "L"): ((-0.758, 0.665, -1.016), (-0.744, 0.539, -0.941), (-0.411, 0.284, -0.483)),
     ("temple", "R"): ((-0.859, -0.662, 1.056), (-0.711, -0.508, 0.884), (-0.388, -0.294, 0.449)),
+    ("folded", "L"): ((0.116, 0.083, -0.312), (-0.161, 0.763, -0.581), (0.228, 0.742, -0.178)),
+    ("folded", "R"): ((0.105, -0.123, 0.328), (-0.158, -0.769, 0.582), (0.218, -0.735, 0.176)),
 }
 STIFFNESS = 1e-3  # keeps the rotations small where the place leaves them free (squared radians)
 
@@ -40,9 +52,10 @@ STIFFNESS = 1e-3  # keeps the rotations small where the place leaves them free (
 @dataclass(frozen=True)
 class HandPose:
     side: str  # anny's "L" or "R": the person's own left or right
-    place: str  # a key of PLACES
-    local: tuple[float, float, float]  # the hand's centre in the head frame, jitter included
-    fingers: tuple[float, float, float]  # the way its fingers point in the head frame, unit length
+    place: str  # a key of PLACES, or FOLDED
+    local: tuple[float, float, float]  # the hand's centre in the head frame (folded: from the other shoulder,
+    # FOLDED_PLACE's axes), jitter included
+    fingers: tuple[float, float, float]  # the way its fingers point, in the same axes, unit length
 
 
 def sample_hand(seed: int, share: float) -> HandPose | None:
@@ -58,6 +71,24 @@ def sample_hand(seed: int, share: float) -> HandPose | None:
     centre = centre + rng.uniform(-JITTER, JITTER, 3)
     return HandPose(side, place, tuple(float(x) for x in centre),
                     tuple(float(x) for x in fingers / np.linalg.norm(fingers)))
+
+
+def sample_arms(seed: int, share: float) -> tuple[HandPose, ...]:
+    """A seed's folded arms: none, or (``share`` of people) both hands, either forearm on top. With a share of
+    0 nothing is drawn at all."""
+    rng = np.random.default_rng([seed, ARMS_STREAM])
+    if not share or rng.uniform() >= share:
+        return ()
+    over = "L" if rng.uniform() < 0.5 else "R"
+    hands = []
+    for side in ("L", "R"):
+        mirror = np.array([1.0 if side == "L" else -1.0, 1.0, 1.0])
+        centre, fingers = (np.array(v) for v in FOLDED_PLACE)
+        centre = (centre + (np.array(OVER) if side == over else 0.0)) * mirror + rng.uniform(-JITTER, JITTER, 3)
+        fingers = fingers * mirror
+        hands.append(HandPose(side, FOLDED, tuple(float(x) for x in centre),
+                              tuple(float(x) for x in fingers / np.linalg.norm(fingers))))
+    return tuple(hands)
 
 
 def _axis_angle(w):

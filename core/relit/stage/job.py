@@ -78,6 +78,7 @@ class _Job:
     close_ups: float
     wardrobe: float
     hands: float
+    arms: float
     owner: int  # the process that started the run
 
 
@@ -93,7 +94,8 @@ def _render_one(task: tuple[int, _Job]) -> tuple[int, str, float]:
     first_seed = sample_seed(job.seed + SEQUENCE_SEEDS if job.turn else job.seed, index)
     for attempt in range(RETRIES):
         stacks = render_sample(first_seed + attempt, held if validation else train, job.res, job.spp,
-                               job.lightings, job.turn, job.truth_spp, job.close_ups, job.wardrobe, job.hands)
+                               job.lightings, job.turn, job.truth_spp, job.close_ups, job.wardrobe, job.hands,
+                               job.arms)
         if max(defects(s) for s in stacks) <= MAX_BAD_SHARE:
             break
     else:
@@ -110,12 +112,13 @@ def _render_one(task: tuple[int, _Job]) -> tuple[int, str, float]:
 def render_stage(out: str | os.PathLike[str], count: int, res: int = 256, spp: int = 64, seed: int = 0,
                  hdri_dir: str | os.PathLike[str] | None = None, workers: int | None = None,
                  lightings: int = 2, turn: tuple[float, ...] = (), truth_spp: int | None = None,
-                 close_ups: float = 0.0, wardrobe: float = 0.0, hands: float = 0.0) -> dict:
+                 close_ups: float = 0.0, wardrobe: float = 0.0, hands: float = 0.0,
+                 arms: float = 0.0) -> dict:
     """Render samples 0..count-1 into ``out`` (skipping finished ones), then write the manifest. With
     ``turn`` (degrees per frame, see ``render_sample``), sequences ``seqNNNN/frame.####.exr`` instead;
     ``truth_spp`` renders their passes with more samples than their image, ``close_ups`` is the share
-    of close-up shots, ``wardrobe`` the share of people dressed beyond the plain shirt and ``hands`` the
-    share with a hand near the face (``render_sample``)."""
+    of close-up shots, ``wardrobe`` the share of people dressed beyond the plain shirt, ``hands`` the
+    share with a hand near the face and ``arms`` the share with folded arms (``render_sample``)."""
     from .. import data
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -124,12 +127,12 @@ def render_stage(out: str | os.PathLike[str], count: int, res: int = 256, spp: i
     if not hdris:
         raise RelitError("no lat-long .exr environments in this folder", folder)
     if count < 1 or res < 16 or spp < 1 or lightings < 1 or (truth_spp is not None and truth_spp < spp) \
-            or not all(0 <= share <= 1 for share in (close_ups, wardrobe, hands)):
+            or not all(0 <= share <= 1 for share in (close_ups, wardrobe, hands, arms)):
         raise RelitError("need count >= 1, res >= 16, spp >= 1, lightings >= 1, truth spp >= spp, close-ups, "
-                         f"wardrobe and hands in [0, 1]; got {count}, {res}, {spp}, {lightings}, {truth_spp}, "
-                         f"{close_ups}, {wardrobe}, {hands}")
+                         f"wardrobe, hands and arms in [0, 1]; got {count}, {res}, {spp}, {lightings}, "
+                         f"{truth_spp}, {close_ups}, {wardrobe}, {hands}, {arms}")
     job = _Job(str(out), res, spp, seed, tuple(hdris), lightings, tuple(turn), truth_spp, close_ups, wardrobe,
-               hands, os.getpid())
+               hands, arms, os.getpid())
     tasks = [(i, job) for i in range(count)]
     workers = max(1, min(workers or os.cpu_count() or 1, count))
     statuses: list[str] = []
@@ -140,14 +143,15 @@ def render_stage(out: str | os.PathLike[str], count: int, res: int = 256, spp: i
         for _, status, _ in results:
             statuses.append(status)
             bar.update()
-    manifest = write_manifest(out, seed, res, spp, hdris, truth_spp, close_ups, wardrobe, hands)
+    manifest = write_manifest(out, seed, res, spp, hdris, truth_spp, close_ups, wardrobe, hands, arms)
     manifest["rendered_now"] = statuses.count("rendered")
     manifest["rejected_now"] = statuses.count("rejected")
     return manifest
 
 
 def write_manifest(out: Path, seed: int, res: int, spp: int, hdris: list[str], truth_spp: int | None = None,
-                   close_ups: float = 0.0, wardrobe: float = 0.0, hands: float = 0.0) -> dict:
+                   close_ups: float = 0.0, wardrobe: float = 0.0, hands: float = 0.0,
+                   arms: float = 0.0) -> dict:
     """manifest.json: every sample file with its identity, split, lighting and framing, read back from the
     files."""
     from .scene import Shot
@@ -161,14 +165,20 @@ def write_manifest(out: Path, seed: int, res: int, spp: int, hdris: list[str], t
                         "hdri": Path(lighting.get("hdri", "")).stem,
                         "lights": len(lighting.get("lights", [])), "framing": shot.framing if shot else None,
                         "wardrobe": json.loads(meta.get("wardrobe", "{}")).get("items", []),
-                        "hand": (json.loads(meta.get("person", "{}")).get("hand") or {}).get("place")})
+                        "hand": _hand_place(json.loads(meta.get("person", "{}")))})
     train, held = _hdri_split(hdris)
     sequences = {d.name: len(list(d.glob("frame.*.exr"))) for d in sorted(out.glob("seq*")) if d.is_dir()}
     manifest = {"seed": seed, "resolution": res, "spp": spp, "truth_spp": truth_spp or spp, "close_ups": close_ups,
-                "wardrobe": wardrobe, "hands": hands,
+                "wardrobe": wardrobe, "hands": hands, "arms": arms,
                 "validation_every": VALIDATION_EVERY,
                 "held_out_hdris": sorted({Path(h).stem for h in held}) if held != train else [],
                 "samples": samples, "sequences": sequences}
     with atomic_path(out / "manifest.json") as tmp:
         tmp.write_text(json.dumps(manifest, indent=1) + "\n")
     return manifest
+
+
+def _hand_place(person: dict) -> str | None:
+    """Where a sample's hands are (a place near the face, or folded), or None."""
+    hands = person.get("hands") or [{}]
+    return hands[0].get("place")

@@ -13,7 +13,7 @@ from functools import lru_cache
 import numpy as np
 
 from ..errors import RelitError
-from .hands import FINGERTIPS, STARTS, HandPose, raise_hand
+from .hands import FINGERTIPS, FOLDED, STARTS, HandPose, raise_hand
 from .hands import STEPS as HAND_STEPS
 
 CROP_BELOW_TOP = 1.0  # metres of body kept below the top of the head: enough for half-body framing
@@ -43,6 +43,8 @@ class Person:
     uvs: np.ndarray  # (F, 3, 2) float32 per corner
     region: np.ndarray  # (F,) int8 index into REGIONS
     normals: np.ndarray  # (V, 3) smooth vertex normals
+    rest: np.ndarray  # (V, 3) the same vertices with the arms down, where garments decide what they cover: a
+    # raised or folded arm is no part of a neckline, a collar's band or the chest a tie lies on
     params: dict = field(default_factory=dict)
 
 
@@ -100,13 +102,14 @@ def sample_expression(rng: np.random.Generator, labels: list[str]) -> dict[str, 
     return weights
 
 
-def sample_person(rng: np.random.Generator, hand: HandPose | None = None, steps: int = HAND_STEPS) -> Person:
+def sample_person(rng: np.random.Generator, hands: tuple[HandPose, ...] = (), steps: int = HAND_STEPS) -> Person:
     """A random adult: anny phenotype (gender, age, muscle, weight, height, proportions), a facial
-    expression and a head pose; with ``hand``, one arm raised to put that hand near the face
-    (``relit.stage.hands``; ``steps`` of its search). The hand draws nothing from ``rng``."""
+    expression and a head pose; with ``hands``, each of those arms turned to put its hand where it says
+    (``relit.stage.hands``: near the face, or folded; ``steps`` of each search). The hands draw nothing
+    from ``rng``."""
     import torch
 
-    model, faces, uvs, labels, hands = _model()
+    model, faces, uvs, labels, hand_faces = _model()
     phenotype = {
         "gender": rng.uniform(0, 1), "age": rng.uniform(0.45, 1.0), "muscle": rng.uniform(0.2, 0.8),
         "weight": rng.uniform(0.2, 0.85), "height": rng.uniform(0.3, 0.7), "proportions": rng.uniform(0.3, 0.7),
@@ -126,27 +129,49 @@ def sample_person(rng: np.random.Generator, hand: HandPose | None = None, steps:
         pose[0, bones.index(bone), :3, :3] = torch.tensor(_rotation(np.array([0.0, sign, 0.0]), angles[bone]),
                                                           dtype=model.dtype)
 
-    def skinned(pose: torch.Tensor) -> torch.Tensor:
+    def skinned(pose: torch.Tensor, output: str = "vertices") -> torch.Tensor:
         return model(pose_parameters=pose, phenotype_kwargs=torch.tensor([values], dtype=model.dtype),
-                     facial_actions=expression)["vertices"][0]
+                     facial_actions=expression)[output][0]
 
     params = {"phenotype": phenotype, "pose_degrees": angles, "facial_actions": expression}
     with torch.no_grad():
         rest = skinned(pose).numpy().astype(np.float64)
-    person = _person(rest, rest, faces, uvs, labels, hands, params)
-    if hand is None:
+    person = _person(rest, rest, faces, uvs, labels, hand_faces, params)
+    if not hands:
         return person
     frame = head_frame(person)
-    centre = frame.body(np.asarray(hand.local)).astype(np.float64) + _centre(rest)
-    fingers = frame.body(np.asarray(hand.fingers)) - frame.origin
-    ours = np.unique(faces[hands & _side_faces(rest, faces, hand.side)])
-    tips = ours[rest[ours, 2] <= np.quantile(rest[ours, 2], FINGERTIPS)]  # the arm hangs: lowest is farthest
-    posed, rotations, miss = raise_hand(skinned, pose, bones, ours, tips, hand.side, _anny_frame(centre),
-                                        _anny_frame(fingers), STARTS.get((hand.place, hand.side)), steps)
     with torch.no_grad():
-        raised = skinned(posed).numpy().astype(np.float64)
-    raised_hand = {**asdict(hand), "rotations": rotations, "miss": miss}
-    return _person(raised, rest, faces, uvs, labels, hands, {**params, "hand": raised_hand})
+        joints = _relit_frame(skinned(pose, "bone_poses")[:, :3, 3].numpy().astype(np.float64))
+    found = []
+    for hand in hands:
+        if hand.place == FOLDED:
+            centre = _folded_centre(_relit_frame(rest), joints[bones.index(f"upperarm01.{_other(hand.side)}")],
+                                    np.asarray(hand.local))
+            fingers = np.asarray(hand.fingers)
+        else:
+            centre = frame.body(np.asarray(hand.local)).astype(np.float64) + _centre(rest)
+            fingers = frame.body(np.asarray(hand.fingers)) - frame.origin
+        ours = np.unique(faces[hand_faces & _side_faces(rest, faces, hand.side)])
+        tips = ours[rest[ours, 2] <= np.quantile(rest[ours, 2], FINGERTIPS)]  # the arm hangs: lowest is farthest
+        pose, rotations, miss = raise_hand(skinned, pose, bones, ours, tips, hand.side, _anny_frame(centre),
+                                           _anny_frame(fingers), STARTS.get((hand.place, hand.side)), steps)
+        found.append({**asdict(hand), "rotations": rotations, "miss": miss})
+    with torch.no_grad():
+        posed = skinned(pose).numpy().astype(np.float64)
+    return _person(posed, rest, faces, uvs, labels, hand_faces, {**params, "hands": found})
+
+
+def _other(side: str) -> str:
+    return "R" if side == "L" else "L"
+
+
+def _folded_centre(body: np.ndarray, shoulder: np.ndarray, local: np.ndarray, reach: float = 0.03) -> np.ndarray:
+    """Where a folded arm's hand goes (relit's axes, anny's origin): ``local`` from the other arm's
+    ``shoulder`` joint, its z from the chest's front halfway to the midline (the most forward point of the
+    arms-down ``body`` within ``reach`` there)."""
+    x, y = shoulder[0] + local[0], shoulder[1] + local[1]
+    near = (np.abs(body[:, 0] - x / 2) < reach) & (np.abs(body[:, 1] - y) < reach)
+    return np.array([x, y, body[near, 2].max() + local[2]])
 
 
 def _relit_frame(v: np.ndarray) -> np.ndarray:
@@ -174,7 +199,7 @@ def _person(v: np.ndarray, rest: np.ndarray, faces: np.ndarray, uvs: np.ndarray,
             hands: np.ndarray, params: dict) -> Person:
     """The posed vertices ``v`` cropped to what framing uses and moved into relit's frame. Where clothes
     end and where the origin sits are taken from the ``rest`` pose (arms down): a raised arm keeps its
-    sleeve and does not move the head."""
+    sleeve and does not move the head, and the rest pose is kept beside the posed one (``Person.rest``)."""
     top = rest[:, 2].max()
     keep = (v[faces][:, :, 2] > top - CROP_BELOW_TOP).all(axis=1)
     f, uv, region = faces[keep], uvs[keep], labels[keep].copy()
@@ -186,7 +211,8 @@ def _person(v: np.ndarray, rest: np.ndarray, faces: np.ndarray, uvs: np.ndarray,
     remap[used] = np.arange(len(used))
     v = _relit_frame(v[used]) - _centre(rest)
     f = remap[f].astype(np.int32)
-    return Person(v.astype(np.float32), f, uv, region, vertex_normals(v.astype(np.float32), f), params)
+    arms_down = (_relit_frame(rest[used]) - _centre(rest)).astype(np.float32)
+    return Person(v.astype(np.float32), f, uv, region, vertex_normals(v.astype(np.float32), f), arms_down, params)
 
 
 LIPS_LEAN = 11.3  # degrees: the lips-to-eyes line leans back from the head's vertical (anny, neutral pose)

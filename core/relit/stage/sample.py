@@ -25,7 +25,7 @@ from ..lighting import light_from_dict
 from ..passes import PassStack
 from ..reference import area_light_shape
 from . import hair as hair_mod
-from .hands import sample_hand
+from .hands import sample_arms, sample_hand
 from .look import Look, sample_look, skin_textures
 from .person import REGIONS, Person, sample_person
 from .scene import (
@@ -207,7 +207,7 @@ def _render(mi, shapes: dict, lighting: StageLighting, shot: Shot, res: int, spp
 
 def render_sample(seed: int, hdris: list[str], res: int = 256, spp: int = 64, lightings: int = 2,
                   turn: tuple[float, ...] = (), truth_spp: int | None = None, close_ups: float = 0.0,
-                  wardrobe: float = 0.0, hands: float = 0.0) -> list[PassStack]:
+                  wardrobe: float = 0.0, hands: float = 0.0, arms: float = 0.0) -> list[PassStack]:
     """A new person (deterministic for ``seed``) under ``lightings`` lightings drawn from ``hdris``: one stack
     each. With ``turn``, a sequence instead: one frame per entry, the person turned by that many more
     degrees, under the first lighting (fixed light, moving subject: video flicker is measured on it).
@@ -218,10 +218,12 @@ def render_sample(seed: int, hdris: list[str], res: int = 256, spp: int = 64, li
     (0.0067 on the subject): a noise of the truth, as large as the flicker measured against it.
     ``close_ups`` is the share of close-up shots (``sample_shot``), ``wardrobe`` the share of people
     dressed beyond the plain shirt (``relit.stage.wardrobe``), ``hands`` the share with a hand raised
-    near the face (``relit.stage.hands``)."""
+    near the face and ``arms`` the share with folded arms (``relit.stage.hands``; folded arms keep their
+    hands off the face)."""
     from .integrator import NAME, mi
     rng = np.random.default_rng(seed)
-    person = sample_person(rng, sample_hand(seed, hands))
+    raised = sample_hand(seed, hands)
+    person = sample_person(rng, sample_arms(seed, arms) or ((raised,) if raised else ()))
     look, shot = sample_look(rng), sample_shot(rng, close_ups)
     albedo_map, rough_map = skin_textures(look, rng)
     hair = np.concatenate([hair_mod.strands(person, look, rng, HAIR_STRANDS), hair_mod.eyebrows(person, look, rng)])

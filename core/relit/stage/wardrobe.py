@@ -149,16 +149,17 @@ def fabric(rng: np.random.Generator, colour: np.ndarray, kind: str, diagonal: bo
 
 
 def _neckline(person: Person) -> float:
-    """The height where the shirt meets the neck (body frame)."""
-    cloth = person.vertices[person.faces[person.region == REGIONS.index("cloth")]].mean(axis=1)
+    """The height where the shirt meets the neck (body frame, arms down: a raised sleeve is no neckline)."""
+    cloth = person.rest[person.faces[person.region == REGIONS.index("cloth")]].mean(axis=1)
     near = cloth[np.abs(cloth[:, 0]) < 0.1]
     return float(np.percentile(near[:, 1], 99.5))
 
 
-def _submesh(person: Person, triangles: np.ndarray) -> Mesh:
+def _submesh(person: Person, triangles: np.ndarray) -> tuple[Mesh, np.ndarray]:
+    """The triangles as a mesh of their own, and its vertices with the arms down (where a garment is cut)."""
     used, faces = np.unique(person.faces[triangles], return_inverse=True)
     return Mesh(person.vertices[used].copy(), faces.reshape(-1, 3).astype(np.int32),
-                person.uvs[triangles].copy(), person.normals[used].copy())
+                person.uvs[triangles].copy(), person.normals[used].copy()), person.rest[used]
 
 
 def _cut(mesh: Mesh, value: np.ndarray) -> Mesh:
@@ -210,12 +211,12 @@ def _inflated(mesh: Mesh, offset: np.ndarray) -> Mesh:
 
 def collar(person: Person, neck: float, rng: np.random.Generator) -> Mesh:
     """A shirt collar: a band of the neck just above the neckline, standing off it, open at the front."""
-    centre = person.vertices[person.faces].mean(axis=1)
+    centre = person.rest[person.faces].mean(axis=1)  # a hand raised to the chin is no part of the neck
     height, gap = rng.uniform(0.03, 0.045), rng.uniform(0.008, 0.03)
     near = (person.region == REGIONS.index("skin")) & (centre[:, 1] > neck - 0.03) & \
         (centre[:, 1] < neck + height + 0.02) & (np.abs(centre[:, 0]) < 0.1)
-    mesh = _submesh(person, np.flatnonzero(near))
-    x, y, z = mesh.vertices.T
+    mesh, rest = _submesh(person, np.flatnonzero(near))
+    x, y, z = rest.T
     opening = np.where(z > 0, np.abs(x) - gap, 1.0)
     mesh = _cut(mesh, np.minimum.reduce([y - (neck - 0.01), neck + height - y, opening]))
     return _inflated(mesh, np.full(len(mesh.vertices), rng.uniform(0.004, 0.007), np.float32))
@@ -224,8 +225,8 @@ def collar(person: Person, neck: float, rng: np.random.Generator) -> Mesh:
 def jacket(person: Person, neck: float, rng: np.random.Generator) -> Mesh:
     """A jacket: the clothed body's shell, a little off it, open in a V down the front to the buttons."""
     depth, width = rng.uniform(0.2, 0.32), rng.uniform(0.05, 0.09)
-    mesh = _submesh(person, np.flatnonzero(person.region == REGIONS.index("cloth")))
-    x, y, z = mesh.vertices.T
+    mesh, rest = _submesh(person, np.flatnonzero(person.region == REGIONS.index("cloth")))
+    x, y, z = rest.T  # cut on the arms-down body: a folded forearm crossing the V stays sleeve
     v_half = width * np.clip((y - (neck - depth)) / depth, 0, 1)
     mesh = _cut(mesh, np.where(z > np.median(z), np.abs(x) - v_half, 1.0))
     return _inflated(mesh, np.full(len(mesh.vertices), rng.uniform(0.012, 0.02), np.float32))
@@ -281,7 +282,7 @@ def tie(person: Person, neck: float, rng: np.random.Generator) -> Mesh:
     x = t * half
     y = neck + 0.02 - s * length - (blade / 2) * (1 - np.abs(t)) * (s > 0.99)  # the tip's point
     grid = np.stack([x, y, np.zeros_like(x)], -1)
-    body = person.vertices
+    body = person.rest  # the chest with the arms down: a tie lies on it, under folded or raised arms
     z = _front_surface(grid.reshape(-1, 3), body[body[:, 2] > 0]).reshape(x.shape)
     z = z.max(axis=1, keepdims=True)  # flat across
     z = np.maximum.accumulate(np.where(np.isfinite(z), z, z[np.isfinite(z)].min()), axis=0)  # hanging
@@ -302,9 +303,9 @@ def hat(person: Person, frame: HeadFrame, line: tuple[float, float], rng: np.ran
         ) -> tuple[Mesh, Mesh | None]:
     """A knitted hat over the head above ``line`` (``_under_hat``), thickening from nothing at its edge to
     cover the hair, and half the time a cap's brim over the brow."""
-    centre = frame.local(person.vertices[person.faces].mean(axis=1))
+    centre = frame.local(person.rest[person.faces].mean(axis=1))
     head = (person.region == REGIONS.index("skin")) & (centre[:, 1] > -0.05) & (np.abs(centre[:, 0]) < 0.11)
-    mesh = _submesh(person, np.flatnonzero(head & _under_hat(centre, line)))
+    mesh, _ = _submesh(person, np.flatnonzero(head & _under_hat(centre, line)))
     local = frame.local(mesh.vertices)
     edge = line[0] - line[1] * np.clip(-local[:, 2] / 0.12, 0, 1)
     thickness = rng.uniform(0.012, 0.025) * np.clip((local[:, 1] - edge) / 0.03, 0, 1) ** 0.5
@@ -361,9 +362,9 @@ def glasses(person: Person, frame: HeadFrame, rng: np.random.Generator) -> Mesh:
     radius = rng.uniform(0.0012, 0.0028)
     half_w, half_h, square = rng.uniform(0.022, 0.028), rng.uniform(0.015, 0.022), rng.uniform(2.2, 5.0)
     ahead, drop = rng.uniform(0.01, 0.016), rng.uniform(-0.002, 0.004)
-    skin = frame.local(person.vertices[np.unique(person.faces[person.region == REGIONS.index("skin")])])
+    skin = frame.local(person.rest[np.unique(person.faces[person.region == REGIONS.index("skin")])])
     face = skin[(skin[:, 2] > -0.03) & (np.abs(skin[:, 1]) < 0.06)]
-    corneas = frame.local(person.vertices[person.faces[person.region == REGIONS.index("eye_front")]].mean(axis=1))
+    corneas = frame.local(person.rest[person.faces[person.region == REGIONS.index("eye_front")]].mean(axis=1))
     eye_x = float(np.abs(corneas[:, 0]).mean())
     a = np.linspace(0, 2 * np.pi, 48, endpoint=False)
     c, s = np.cos(a), np.sin(a)
