@@ -2,7 +2,7 @@ import math
 
 import numpy as np
 
-from relit import data
+from relit import data, raster
 from relit.camera import Camera
 from relit.raster import rasterize, read_ply
 
@@ -37,3 +37,27 @@ def test_the_bundled_head_faces_the_camera():
     s = rasterize(vertices + np.float32([0, -0.06, -1.15]), faces, Camera(30.0), 120, 100)
     inside = s.alpha[..., 0] > 0.999
     assert inside.mean() > 0.2 and np.mean(s.normals[inside, 2] > 0) > 0.97
+
+
+def test_the_nearest_triangle_wins_and_the_earlier_one_on_a_tie(monkeypatch):
+    """Two triangles over the same pixels at the same depth, wound apart (normals toward and away from
+    the camera), and a third nearer over part of them: the earlier of the tied ones shows, the nearer one
+    wherever it is, whatever the chunks the triangles are tested in."""
+    tri = np.float32([[-1, -1, -2], [1, -1, -2], [0, 1, -2]])
+    near = np.float32([[-1, -1, -1.5], [0, -1, -1.5], [-0.5, 0, -1.5]])
+    vertices = np.concatenate([tri, tri, near])
+    faces = np.array([[0, 1, 2], [3, 5, 4], [6, 7, 8]])
+    camera = Camera(0.0, 2.0)
+    expected = None
+    for chunk in (1 << 21, 7):  # all at once, and a few pixels a chunk (each triangle in several)
+        monkeypatch.setattr(raster, "CHUNK", chunk)
+        s = rasterize(vertices, faces, camera, 32, 32, samples=1)
+        covered = s.alpha[..., 0] > 0
+        in_front = np.isclose(s.depth[..., 0], 1.5) & covered
+        assert in_front.sum() > 20 and (covered & ~in_front).sum() > 100
+        assert np.all(s.normals[covered, 2] > 0.99)  # the first triangle's (+Z), never the second's (-Z)
+        if expected is None:
+            expected = s
+        else:
+            for name in ("alpha", "normals", "depth"):
+                np.testing.assert_array_equal(getattr(s, name), getattr(expected, name))
