@@ -1,8 +1,8 @@
 """The network's passes corrected by the priors where the priors know better.
 
 - Normals: on the face, the face mesh's (the network, trained on the virtual stage only, gives real faces
-  nearly camera-facing normals), continued beyond its outline (the brow, the temples and the jaw go on
-  curving away) and faded into the network's there.
+  nearly camera-facing normals), continued beyond its outline, curving on away as they curve there (the
+  brow, the temples and the jaw), and faded into the network's there.
 - Alpha: the face is subject (a face-mesh pixel is at least as opaque as the mesh covers it), and so is
   what has the face's colour just beyond its outline (forehead, jaw, neck); holes the
   network leaves inside the person (a dark tie, folded arms) and wherever the segmentation is sure of a
@@ -27,6 +27,7 @@ from . import Priors
 
 FEATHER = 0.04  # the light is fitted this fraction of the face's size inside its outline (not on its rim)
 EXTEND = 0.1  # the mesh's normals, continued beyond its outline, fade out over this fraction of its size
+SLOPE = 0.05  # how the mesh's normals turn over this fraction of its size inside its outline is continued
 DARK = 0.25  # fitted shading under this fraction of the face's brightest keeps the network's albedo
 SKIN_CHROMA = 0.03  # rg chromaticity within which a pixel beside the face has its colour
 SKIN_RANGE = 4.0  # and brightness within this factor of the face's median
@@ -51,6 +52,36 @@ def _reach(filled: np.ndarray, size: float) -> tuple[np.ndarray, np.ndarray]:
     distance, (rows, cols) = distance_transform_edt(~filled, return_indices=True)
     weight = np.clip(1 - distance / (EXTEND * size), 0, 1).astype(np.float32)[..., None]
     return weight, rows * filled.shape[1] + cols
+
+
+def _continued(face_normals: np.ndarray, filled: np.ndarray, nearest: np.ndarray, size: float) -> np.ndarray:
+    """(H, W, 3): beyond the mesh's outline, its normals curving on away as they curve at the outline. Each
+    pixel takes its nearest mesh pixel's normal, turned further toward the way out by the angle the mesh's
+    normal turns per pixel over the last SLOPE of its size, times the pixel's distance (at most to 90
+    degrees from the camera); on the mesh, the mesh's normal."""
+    height, width = filled.shape
+    flat = face_normals.reshape(-1, 3)
+    out = flat[nearest].reshape(height, width, 3)
+    rows, cols = np.nonzero(~filled)
+    near = nearest[rows, cols]
+    r0, c0 = np.divmod(near, width)
+    dr, dc = rows - r0, cols - c0
+    distance = np.hypot(dr, dc)
+    band = distance <= EXTEND * size  # beyond it the network's normals are the fusion's
+    rows, cols, near, r0, c0, dr, dc, distance = (a[band] for a in (rows, cols, near, r0, c0, dr, dc, distance))
+    way = np.stack([dc / distance, -dr / distance, np.zeros_like(distance)], -1)  # outward, camera axes
+    reach = SLOPE * size
+    back = nearest[np.clip(np.round(r0 - dr / distance * reach).astype(int), 0, height - 1),
+                   np.clip(np.round(c0 - dc / distance * reach).astype(int), 0, width - 1)]
+    n0, n1 = flat[near], flat[back]
+    tilt0 = np.arctan2((n0 * way).sum(-1), n0[:, 2])
+    tilt1 = np.arctan2((n1 * way).sum(-1), n1[:, 2])
+    turn = np.clip(np.clip(tilt0 - tilt1, 0, None) / reach * distance, 0, np.clip(np.pi / 2 - tilt0, 0, None))
+    axis = np.stack([-way[:, 1], way[:, 0], np.zeros_like(distance)], -1)  # z x way: turns z toward the way out
+    cos, sin = np.cos(turn)[:, None], np.sin(turn)[:, None]
+    turned = n0 * cos + np.cross(axis, n0) * sin + axis * (axis * n0).sum(-1, keepdims=True) * (1 - cos)
+    out[rows, cols] = turned
+    return out
 
 
 def fit_light(plate: np.ndarray, normals: np.ndarray, where: np.ndarray) -> np.ndarray:
@@ -100,7 +131,7 @@ def _face(out: np.ndarray, plate: np.ndarray, face: np.ndarray, face_normals: np
     filled = binary_fill_holes(face[..., 0] > 0.5)
     size = float(max(np.ptp(np.flatnonzero(filled.any(axis=1))), np.ptp(np.flatnonzero(filled.any(axis=0)))) + 1)
     weight, nearest = _reach(filled, size)
-    continued = face_normals.reshape(-1, 3)[nearest]
+    continued = _continued(face_normals, filled, nearest, size)
     out[..., NORMALS] = normalize(out[..., NORMALS] + weight * (continued - out[..., NORMALS]))
     del continued, nearest  # 20 bytes a pixel of the faces' window: an 8K face's is millions of pixels
     out[..., ALPHA] = np.maximum(out[..., ALPHA], np.maximum(face, filled[..., None]))
