@@ -141,12 +141,25 @@ def test_garments_lie_on_the_arms_down_body(folded):
     np.testing.assert_array_equal(folded_tie.vertices, plain_tie.vertices)
 
 
+def test_folded_arms_are_framed_from_the_waist_up():
+    from relit.stage.sample import HALF_BODY, HEAD_AND_SHOULDERS, showing_the_arms
+    from relit.stage.scene import Shot
+    for end in (0, 1):  # each end of the head-and-shoulders ranges goes to that end of the half body's
+        shot = Shot(30.0, HEAD_AND_SHOULDERS[0][end], -12.0, HEAD_AND_SHOULDERS[1][end])
+        wide = showing_the_arms(shot)
+        assert wide.frame_height == pytest.approx(HALF_BODY[0][end]) and wide.tilt == pytest.approx(HALF_BODY[1][end])
+        assert (wide.hfov, wide.yaw, wide.framing) == (30.0, -12.0, "half body")
+    for shot in (Shot(18.0, 0.2, 3.0, 0.07), Shot(30.0, 0.8, 3.0, 0.3)):  # a close-up, a half-body shot
+        assert showing_the_arms(shot) == shot
+
+
 def test_a_render_with_folded_arms_records_them(tmp_path):
     manifest = render_stage(tmp_path / "stage", count=1, res=32, spp=4, seed=3, hdri_dir=data.path(""), workers=1,
                             lightings=1, hands=1.0, arms=1.0)
     assert manifest["arms"] == 1.0
     [sample] = manifest["samples"]
     assert sample["hand"] == FOLDED  # folded arms replace the raised hand
+    assert sample["framing"] != "head and shoulders"
     person = json.loads(read_metadata(tmp_path / "stage" / sample["file"])["person"])
     assert [hand["side"] for hand in person["hands"]] == ["L", "R"]
     assert all(hand["place"] == FOLDED and hand["miss"] < 0.02 for hand in person["hands"])

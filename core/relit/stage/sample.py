@@ -46,6 +46,9 @@ SPECULAR_SHARE = 0.2  # of a material's BSDF samples, drawn from its GGX lobe
 
 
 HALF_BODY_SHARE = 0.3  # of shots framed from the waist up; the rest are head and shoulders
+# the ranges (metres of the subject in frame, and tilt) each framing draws from
+HEAD_AND_SHOULDERS = ((0.36, 0.6), (0.12, 0.22))
+HALF_BODY = ((0.7, 0.95), (0.27, 0.35))
 EXTREME_SHARE = 1 / 3  # of close-ups that are extreme: brows to mouth
 CLOSE_UP_TILT = 0.015  # metres: the head's origin (about the eyes) above the frame's centre, the nose at it
 
@@ -60,9 +63,19 @@ def sample_shot(rng: np.random.Generator, close_ups: float = 0.0) -> Shot:
         extreme = rng.uniform() < EXTREME_SHARE
         height = float(rng.uniform(0.12, 0.16) if extreme else rng.uniform(0.18, 0.24))
         return Shot(float(rng.uniform(10, 24)), frame_height=height, yaw=yaw, tilt=CLOSE_UP_TILT / height)
-    if rng.uniform() < HALF_BODY_SHARE:
-        return Shot(hfov, frame_height=float(rng.uniform(0.7, 0.95)), yaw=yaw, tilt=float(rng.uniform(0.27, 0.35)))
-    return Shot(hfov, frame_height=float(rng.uniform(0.36, 0.6)), yaw=yaw, tilt=float(rng.uniform(0.12, 0.22)))
+    (height, tilt) = HALF_BODY if rng.uniform() < HALF_BODY_SHARE else HEAD_AND_SHOULDERS
+    return Shot(hfov, frame_height=float(rng.uniform(*height)), yaw=yaw, tilt=float(rng.uniform(*tilt)))
+
+
+def showing_the_arms(shot: Shot) -> Shot:
+    """A head-and-shoulders shot widened to half body, its draws carried to the same places in that
+    framing's ranges: folded arms lie below a head-and-shoulders frame. Other shots stay."""
+    if shot.framing != "head and shoulders":
+        return shot
+    (h0, h1), (t0, t1) = HEAD_AND_SHOULDERS
+    (to_h0, to_h1), (to_t0, to_t1) = HALF_BODY
+    return replace(shot, frame_height=to_h0 + (shot.frame_height - h0) / (h1 - h0) * (to_h1 - to_h0),
+                   tilt=to_t0 + (shot.tilt - t0) / (t1 - t0) * (to_t1 - to_t0))
 
 
 RIG_SHARE = 1 / 3  # of lightings that are a light-stage rig over a dim HDRI
@@ -219,12 +232,14 @@ def render_sample(seed: int, hdris: list[str], res: int = 256, spp: int = 64, li
     ``close_ups`` is the share of close-up shots (``sample_shot``), ``wardrobe`` the share of people
     dressed beyond the plain shirt (``relit.stage.wardrobe``), ``hands`` the share with a hand raised
     near the face and ``arms`` the share with folded arms (``relit.stage.hands``; folded arms keep their
-    hands off the face)."""
+    hands off the face, and are framed from the waist up where the shot would have cut them off)."""
     from .integrator import NAME, mi
     rng = np.random.default_rng(seed)
-    raised = sample_hand(seed, hands)
-    person = sample_person(rng, sample_arms(seed, arms) or ((raised,) if raised else ()))
+    raised, folded = sample_hand(seed, hands), sample_arms(seed, arms)
+    person = sample_person(rng, folded or ((raised,) if raised else ()))
     look, shot = sample_look(rng), sample_shot(rng, close_ups)
+    if folded:
+        shot = showing_the_arms(shot)
     albedo_map, rough_map = skin_textures(look, rng)
     hair = np.concatenate([hair_mod.strands(person, look, rng, HAIR_STRANDS), hair_mod.eyebrows(person, look, rng)])
     plans = [sample_lighting(rng, hdris, shot) for _ in range(lightings)]
