@@ -90,7 +90,7 @@ def test_a_small_face_gets_the_passes_it_gets_seen_large(monkeypatch):
     network's passes (before the priors correct them) are those of the crop taken as a plate of its own;
     outside it they are the frame's run's, untouched (measured: 0.001 degrees from the crop's own passes,
     float rounding; the frame's run alone is 15 degrees from them)."""
-    monkeypatch.setattr(estimate, "fuse", lambda up, rgb, found: up)
+    monkeypatch.setattr(estimate, "fuse", lambda up, rgb, found, grain=0: up)
     photo = read_image(data.portrait()).to_working()
     h, w = photo.height, photo.width
     big = Image(np.pad(photo.pixels, ((h, h), (w, w), (0, 0)), mode="edge"), photo.colourspace)
@@ -114,6 +114,20 @@ def test_a_small_face_gets_the_passes_it_gets_seen_large(monkeypatch):
     outside[rows, cols] = False
     for name in ("alpha", "normals", "albedo", "roughness"):
         assert np.array_equal(getattr(cropped, name)[outside], getattr(frame_only, name)[outside]), name
+
+
+def test_a_sequence_divides_the_face_albedo_from_the_plate_without_its_grain(monkeypatch):
+    """Stills fuse the priors with the plate as it is; the frames of a sequence with the plate averaged over
+    ``TemporalPasses.GRAIN`` pixels, whose grain would otherwise flicker in the albedo."""
+    grains = []
+    fuse = estimate.fuse
+    monkeypatch.setattr(estimate, "fuse",
+                        lambda up, rgb, found, grain=0: grains.append(grain) or fuse(up, rgb, found, grain))
+    photo = read_image(data.portrait())
+    small = Image(np.ascontiguousarray(photo.pixels[::4, ::4]), photo.colourspace)
+    estimate_passes(small)
+    estimate.TemporalPasses()(small)
+    assert grains == [0, estimate.TemporalPasses.GRAIN] and estimate.TemporalPasses.GRAIN >= 1
 
 
 def test_a_face_crop_fades_in_only_inside_the_plate():

@@ -81,11 +81,13 @@ class NetPlate:
 
 
 def _network(image: Image, matte: np.ndarray | None, model: PassesModel, internal: int | None,
-             device: str | None, priors: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray, Priors | None]:
+             device: str | None, priors: bool, grain: int = 0
+             ) -> tuple[np.ndarray, np.ndarray, np.ndarray, Priors | None]:
     """The normalised plate at the network's size (h, w, 3), the network's passes (h, w, 8), those passes
     upsampled to the plate's resolution (H, W, 8), guided by the plate, refined on each face by a run on
-    a crop around it (``_face_crops``) and, with ``priors``, corrected by the priors, and the priors (None
-    without ``priors``). A network whose card takes the priors as an input gets them either way."""
+    a crop around it (``_face_crops``) and, with ``priors``, corrected by the priors (``fuse``, with
+    ``grain``), and the priors (None without ``priors``). A network whose card takes the priors as an
+    input gets them either way."""
     h, w = image.height, image.width
     if matte is not None:
         if np.size(matte) != h * w:
@@ -105,7 +107,7 @@ def _network(image: Image, matte: np.ndarray | None, model: PassesModel, interna
         _face_crops(up, rgb, matte, found, net, model, sh / h, internal)
     if not priors:
         return x_low, low, up, None
-    return x_low, low, fuse(up, rgb, found), found
+    return x_low, low, fuse(up, rgb, found, grain), found
 
 
 def _infer(net: ort.InferenceSession, model: PassesModel, x_low: np.ndarray, matte: np.ndarray | None,
@@ -247,6 +249,9 @@ class TemporalPasses:
     # frames a resumed run or a farm chunk infers before its first one, so that its first frame is nearly
     # what a single run gives (docs/networks.md, Video)
     WARMUP = 8
+    # pixels: the face's albedo is divided from the plate averaged over 3x3 (``fuse``): per-pixel grain,
+    # divided anew in every frame, made the skin's albedo flicker several times as much (docs/networks.md)
+    GRAIN = 1
 
     def __init__(self, model: PassesModel | None = None, internal: int | None = None, device: str | None = None,
                  priors: bool = True, prior_passes: bool = False):
@@ -256,7 +261,8 @@ class TemporalPasses:
         self.previous_frame: int | None = None  # the frame number the state holds, when the caller gives one
 
     def __call__(self, image: Image, matte: np.ndarray | None = None, frame: int | None = None) -> PassStack:
-        x_low, low, up, found = _network(image, matte, self.model, self.internal, self.device, self.priors)
+        x_low, low, up, found = _network(image, matte, self.model, self.internal, self.device, self.priors,
+                                         self.GRAIN)
         self.previous_frame = frame
         if self._previous is not None and self._previous[0].shape == x_low.shape \
                 and self._previous[1].shape == up.shape:

@@ -11,7 +11,8 @@
 - Albedo: on the face, the plate divided by its shading: the light is fitted to the face as second-order
   spherical harmonics over the fused normals (a face's albedo varies little at that scale), the network
   keeping the albedo's level and colour; where the fitted shading is dark the division is noisy, and the
-  network's albedo is kept.
+  network's albedo is kept. In a sequence the plate is first averaged over a few pixels (``grain``): its
+  grain, divided into the albedo anew in every frame, is flicker.
 """
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ import numpy as np
 from scipy.ndimage import binary_dilation, binary_erosion, binary_fill_holes, distance_transform_edt
 
 from ..layout import ALBEDO, ALPHA, NORMALS
-from ..upsample import Resized
+from ..upsample import Resized, box
 from ..vectors import normalize
 from . import Priors
 
@@ -125,7 +126,8 @@ def _like_skin(plate: np.ndarray, filled: np.ndarray) -> np.ndarray:
     return like[..., None].astype(np.float32)
 
 
-def _face(out: np.ndarray, plate: np.ndarray, face: np.ndarray, face_normals: np.ndarray) -> np.ndarray:
+def _face(out: np.ndarray, plate: np.ndarray, face: np.ndarray, face_normals: np.ndarray, grain: int
+          ) -> np.ndarray:
     """Correct the normals, alpha and albedo (h, w, C as ``fuse``'s) on the faces, in place, in the faces'
     window; return where the face mesh reaches (its weight is above 0)."""
     filled = binary_fill_holes(face[..., 0] > 0.5)
@@ -145,7 +147,7 @@ def _face(out: np.ndarray, plate: np.ndarray, face: np.ndarray, face_normals: np
         light = shading(out[..., NORMALS], fit_light(plate, out[..., NORMALS], lit))
         level = np.percentile(light[lit], 99, axis=0)
         ratio = np.maximum(light, 1e-3 * level)
-        np.divide(plate, ratio, out=ratio)
+        np.divide(box(plate, grain) if grain else plate, ratio, out=ratio)
         ratio *= np.median(out[..., ALBEDO][lit], axis=0) / np.maximum(np.median(ratio[lit], axis=0), 1e-6)
         trust = light  # in place from here: an 8K face's window holds millions of pixels
         trust /= np.maximum(level, 1e-6)
@@ -191,15 +193,16 @@ class Windows(Protocol):
     def __getitem__(self, window: tuple[slice, slice]) -> np.ndarray: ...
 
 
-def fuse(out: np.ndarray, plate: Windows, priors: Priors) -> np.ndarray:
+def fuse(out: np.ndarray, plate: Windows, priors: Priors, grain: int = 0) -> np.ndarray:
     """The network's passes (H, W, C in ``relit.layout``'s order; albedo in the plate's linear colourspace)
     corrected by the priors, in place (a plate's passes are its largest array); ``plate`` (H, W, 3) is
-    linear, and only the faces' window of it is read."""
+    linear, and only the faces' window of it is read. With ``grain`` (pixels), the plate the albedo is
+    divided from is first averaged over a window of 2 ``grain`` + 1 pixels a side."""
     reach = np.zeros(out.shape[:2], bool)
     face = priors.mesh.coverage[..., 0] > 0.5
     if face.any():  # the face's work runs in its bounding box and reach, a fraction of a plate
         window = _window(face, int(EXTEND * max(np.ptp(a) for a in np.nonzero(face))) + 2, priors.mesh.origin)
         mesh = priors.mesh.crop(window)
-        reach[window] = _face(out[window], plate[window], mesh.coverage, mesh.normals)
+        reach[window] = _face(out[window], plate[window], mesh.coverage, mesh.normals, grain)
     _person(out[..., ALPHA.start], priors.person, reach)
     return out
