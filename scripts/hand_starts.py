@@ -7,21 +7,15 @@ are searched as a pair, with neither forearm on top (the OVER offset is left out
 """
 import numpy as np
 
-from relit.stage.hands import FOLDED, FOLDED_PLACE, PLACES, HandPose
+from relit.stage.hands import FOLDED, FOLDED_PLACE, PLACES, hand_pose
 from relit.stage.person import sample_person
 
 SEED, STEPS = 0, 400  # one person of the stage's draws; steps from the hanging arm
 
 
-def _pose(place: str, side: str, centre, fingers) -> HandPose:
-    mirror = np.array([1.0 if side == "L" else -1.0, 1.0, 1.0])
-    return HandPose(side, place, tuple(np.array(centre) * mirror),
-                    tuple(np.array(fingers) * mirror / np.linalg.norm(fingers)))
-
-
 def main() -> None:
-    searches = [(_pose(place, side, *PLACES[place]),) for place in PLACES for side in ("L", "R")]
-    searches.append(tuple(_pose(FOLDED, side, *FOLDED_PLACE) for side in ("L", "R")))
+    searches = [(hand_pose(side, place, *PLACES[place]),) for place in PLACES for side in ("L", "R")]
+    searches.append(tuple(hand_pose(side, FOLDED, *FOLDED_PLACE) for side in ("L", "R")))
     print("STARTS = {")
     for hands in searches:
         person = sample_person(np.random.default_rng(SEED), hands, steps=STEPS)

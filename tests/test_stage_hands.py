@@ -10,7 +10,7 @@ pytest.importorskip("anny")
 
 from relit import data  # noqa: E402
 from relit.io import read_metadata  # noqa: E402
-from relit.stage.hands import FOLDED, FOLDED_PLACE, JITTER, OVER, PLACES, HandPose, sample_arms, sample_hand  # noqa: E402
+from relit.stage.hands import FOLDED, FOLDED_PLACE, JITTER, OVER, PLACES, hand_pose, sample_arms, sample_hand  # noqa: E402
 from relit.stage.job import render_stage  # noqa: E402
 from relit.stage.person import REGIONS, head_frame, sample_person  # noqa: E402
 from relit.stage.wardrobe import _neckline, tie  # noqa: E402
@@ -34,8 +34,7 @@ def people():
     """One seed's person as drawn, and with the left hand raised to the chin (a place in front of the face,
     where no part of the body is unless the hand is)."""
     plain_rng, raised_rng = np.random.default_rng(7), np.random.default_rng(7)
-    centre, fingers = PLACES["chin"]
-    hand = HandPose("L", "chin", centre, tuple(np.array(fingers) / np.linalg.norm(fingers)))
+    hand = hand_pose("L", "chin", *PLACES["chin"])
     return sample_person(plain_rng), sample_person(raised_rng, (hand,)), hand, (plain_rng, raised_rng)
 
 
@@ -106,9 +105,7 @@ def test_folded_arms_are_drawn_at_their_share_either_arm_on_top():
 @pytest.fixture(scope="module")
 def folded():
     """Seed 7's person as drawn, and with its arms folded (neither on top)."""
-    hands = tuple(HandPose(side, FOLDED, tuple(np.array(FOLDED_PLACE[0]) * [sign, 1, 1]),
-                           tuple(np.array(FOLDED_PLACE[1]) * [sign, 1, 1] / np.linalg.norm(FOLDED_PLACE[1])))
-                  for side, sign in (("L", 1.0), ("R", -1.0)))
+    hands = tuple(hand_pose(side, FOLDED, *FOLDED_PLACE) for side in ("L", "R"))
     return sample_person(np.random.default_rng(7)), sample_person(np.random.default_rng(7), hands)
 
 

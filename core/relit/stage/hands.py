@@ -58,6 +58,16 @@ class HandPose:
     fingers: tuple[float, float, float]  # the way its fingers point, in the same axes, unit length
 
 
+def hand_pose(side: str, place: str, centre, fingers, jitter=(0.0, 0.0, 0.0)) -> HandPose:
+    """A hand at a place given for the person's left hand (``PLACES``, ``FOLDED_PLACE``), mirrored for the
+    right, its centre moved by ``jitter`` and its fingers' direction made unit length."""
+    mirror = np.array([1.0 if side == "L" else -1.0, 1.0, 1.0])
+    centre = np.array(centre) * mirror + np.array(jitter)
+    fingers = np.array(fingers) * mirror
+    return HandPose(side, place, tuple(float(x) for x in centre),
+                    tuple(float(x) for x in fingers / np.linalg.norm(fingers)))
+
+
 def sample_hand(seed: int, share: float) -> HandPose | None:
     """A seed's raised hand: none, or (``share`` of people) a side and a place. With a share of 0 nothing
     is drawn at all."""
@@ -66,11 +76,7 @@ def sample_hand(seed: int, share: float) -> HandPose | None:
         return None
     side = "L" if rng.uniform() < 0.5 else "R"
     place = str(rng.choice(list(PLACES)))
-    mirror = np.array([1.0 if side == "L" else -1.0, 1.0, 1.0])
-    centre, fingers = (np.array(v) * mirror for v in PLACES[place])
-    centre = centre + rng.uniform(-JITTER, JITTER, 3)
-    return HandPose(side, place, tuple(float(x) for x in centre),
-                    tuple(float(x) for x in fingers / np.linalg.norm(fingers)))
+    return hand_pose(side, place, *PLACES[place], rng.uniform(-JITTER, JITTER, 3))
 
 
 def sample_arms(seed: int, share: float) -> tuple[HandPose, ...]:
@@ -80,15 +86,9 @@ def sample_arms(seed: int, share: float) -> tuple[HandPose, ...]:
     if not share or rng.uniform() >= share:
         return ()
     over = "L" if rng.uniform() < 0.5 else "R"
-    hands = []
-    for side in ("L", "R"):
-        mirror = np.array([1.0 if side == "L" else -1.0, 1.0, 1.0])
-        centre, fingers = (np.array(v) for v in FOLDED_PLACE)
-        centre = (centre + (np.array(OVER) if side == over else 0.0)) * mirror + rng.uniform(-JITTER, JITTER, 3)
-        fingers = fingers * mirror
-        hands.append(HandPose(side, FOLDED, tuple(float(x) for x in centre),
-                              tuple(float(x) for x in fingers / np.linalg.norm(fingers))))
-    return tuple(hands)
+    centre, fingers = FOLDED_PLACE
+    return tuple(hand_pose(side, FOLDED, np.add(centre, OVER) if side == over else centre, fingers,
+                           rng.uniform(-JITTER, JITTER, 3)) for side in ("L", "R"))
 
 
 def _axis_angle(w):
