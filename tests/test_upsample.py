@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from relit.upsample import LOOKUPS_PER_BLOCK, Resized, bilinear, box, guided_upsample, resize
+from relit.upsample import LOOKUPS_PER_BLOCK, Resized, bilinear, block_mean, box, guided_upsample, resize
 
 
 def test_resize_is_bilinear_with_aligned_centres():
@@ -37,7 +37,17 @@ def test_box_filter_is_a_window_mean():
     assert np.isclose(box(img, 1)[3, 4, 0], img[2:5, 3:6, 0].mean(), atol=1e-6)
     assert np.isclose(box(img, 1)[0, 0, 0], img[:2, :2, 0].mean(), atol=1e-6)  # shrinks at the border
     big = np.random.default_rng(2).random((1080, 1920, 1)).astype(np.float32)  # far corner: sums of 2M pixels
-    assert np.isclose(box(big, 2)[-3, -3, 0], big[-5:, -5:, 0].mean(), atol=1e-6)  # a float32 table: 3e-4 off
+    assert np.isclose(box(big, 2)[-3, -3, 0], big[-5:, -5:, 0].mean(), atol=1e-6)
+
+
+def test_block_mean_averages_each_block_and_drops_the_remainder():
+    img = np.random.default_rng(3).random((11, 17, 2)).astype(np.float32)
+    out = block_mean(img, 5)  # 10 x 15 of the 11 x 17 are whole blocks
+    assert out.shape == (2, 3, 2) and out.dtype == np.float32
+    np.testing.assert_allclose(out[1, 2], img[5:10, 10:15].mean(axis=(0, 1)), atol=1e-6)
+    mask = np.zeros((4, 4), bool)
+    mask[0, :3] = True
+    np.testing.assert_array_equal(block_mean(mask, 2)[..., 0], [[0.5, 0.25], [0.0, 0.0]])  # masks: coverage
 
 
 def test_a_low_resolution_matte_takes_the_plate_s_edge():

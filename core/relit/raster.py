@@ -12,6 +12,7 @@ import numpy as np
 from .camera import Camera
 from .errors import RelitError
 from .passes import PassStack
+from .upsample import block_mean
 from .vectors import normalize
 
 
@@ -108,13 +109,9 @@ def rasterize(vertices: np.ndarray, faces: np.ndarray, camera: Camera, height: i
         first = last
     zbuf, normals = zbuf.reshape(sh, sw), normals.reshape(sh, sw, 3)
     hit = np.isfinite(zbuf)
-
-    def down(a: np.ndarray) -> np.ndarray:
-        return a.reshape(height, samples, width, samples, -1).mean(axis=(1, 3))
-
-    alpha = down(hit[..., None].astype(np.float32))
-    n = down(np.where(hit[..., None], normals, 0))
+    alpha = block_mean(hit[..., None], samples)
+    n = block_mean(np.where(hit[..., None], normals, 0), samples)
     n = np.where(alpha > 0, normalize(n), np.float32([0, 0, 1]))
-    depth = np.where(alpha > 0, down(np.where(hit, zbuf, 0)[..., None]) / np.maximum(alpha, 1e-6), 0)
+    depth = np.where(alpha > 0, block_mean(np.where(hit, zbuf, 0)[..., None], samples) / np.maximum(alpha, 1e-6), 0)
     return PassStack(alpha=alpha, normals=n.astype(np.float32), depth=depth.astype(np.float32),
                      metadata=camera.to_metadata())

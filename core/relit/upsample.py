@@ -14,20 +14,45 @@ ROWS_PER_BLOCK = 16  # full-resolution rows made at once: every channel's values
 
 
 def box(img: np.ndarray, radius: int) -> np.ndarray:
-    """Mean over a (2r+1)^2 window, shrinking at the borders (summed-area table): (H, W, C)."""
-    h, w = img.shape[:2]
-    pad = np.zeros((h + 1, w + 1) + img.shape[2:], np.float64)
-    pad[1:, 1:] = img.cumsum(0, dtype=np.float64).cumsum(1)  # a float32 table loses the far corner's sums
-    y0 = np.clip(np.arange(h) - radius, 0, h)
-    y1 = np.clip(np.arange(h) + radius + 1, 0, h)
-    x0 = np.clip(np.arange(w) - radius, 0, w)
-    x1 = np.clip(np.arange(w) + radius + 1, 0, w)
-    total = pad[np.ix_(y1, x1)]  # one corner at a time, in place: a 4K plane's table is 66 MB
-    total -= pad[np.ix_(y0, x1)]
-    total -= pad[np.ix_(y1, x0)]
-    total += pad[np.ix_(y0, x0)]
-    count = ((y1 - y0)[:, None] * (x1 - x0)[None, :]).reshape((h, w) + (1,) * (img.ndim - 2))
-    return (total / count).astype(np.float32)
+    """Mean over a (2r+1)^2 window, shrinking at the borders: (H, W, C), float32. One axis at a time, each a
+    sum of 2r+1 shifted slices: the radii here are small, and a summed-area table of a 1080p plate (float64,
+    its corners gathered) took four times as long."""
+    out = np.array(img, np.float32)  # a copy: summed into in place
+    for axis in (0, 1):
+        out = _window_mean(out, radius, axis)
+    return out
+
+
+def _window_mean(img: np.ndarray, radius: int, axis: int) -> np.ndarray:
+    """Mean of each run of 2r+1 values along ``axis`` (0 or 1), shrinking at the ends."""
+    n = img.shape[axis]
+
+    def part(start: int | None, stop: int | None) -> tuple[slice, ...]:
+        return (slice(None),) * axis + (slice(start, stop),)
+
+    total = img.copy()
+    for d in range(1, min(radius, n - 1) + 1):
+        total[part(d, None)] += img[part(None, -d)]
+        total[part(None, -d)] += img[part(d, None)]
+    i = np.arange(n)
+    count = (np.minimum(i + radius, n - 1) - np.maximum(i - radius, 0) + 1).astype(np.float32)
+    total /= count.reshape((n,) + (1,) * (img.ndim - 1 - axis))
+    return total
+
+
+def block_mean(image: np.ndarray, factor: int) -> np.ndarray:
+    """(H // factor, W // factor, C) float32: the mean of each factor x factor block of ``image`` (H, W, ...),
+    summed a slice at a time (numpy's mean over two strided axes took ten times as long)."""
+    h, w = (image.shape[0] // factor) * factor, (image.shape[1] // factor) * factor
+    blocks = image[:h, :w].reshape(h // factor, factor, w // factor, factor, -1)
+    rows = blocks[:, 0].astype(np.float32)
+    for k in range(1, factor):
+        rows += blocks[:, k]
+    out = rows[:, :, 0].copy()
+    for k in range(1, factor):
+        out += rows[:, :, k]
+    out /= factor * factor
+    return out
 
 
 def _taps(size: int, new_size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -48,8 +73,7 @@ class Resized:
         h, w = image.shape[:2]
         factor = min(h // height, w // width)
         if factor >= 2:
-            hh, ww = (h // factor) * factor, (w // factor) * factor
-            image = image[:hh, :ww].reshape(hh // factor, factor, ww // factor, factor, -1).mean(axis=(1, 3))
+            image = block_mean(image, factor)
         self.image = image
         self.shape = (height, width) + image.shape[2:]
         self._taps = _taps(image.shape[0], height), _taps(image.shape[1], width)
@@ -104,27 +128,34 @@ LOOKUPS_PER_BLOCK = 1 << 18  # bilinear look-ups made at once: their corners and
 
 def bilinear(img: np.ndarray, row: np.ndarray, col: np.ndarray) -> np.ndarray:
     """Bilinear look-up of an (H, W, C) image at float pixel coordinates (centres at integers), clamped
-    at the borders: (..., C) for coordinates (...). Gathers and weights run channel-major, on contiguous
-    (C, M) arrays (under two thirds of the time of weighting (M, C) rows), a block of look-ups at a time
-    (a 4K frame's look-ups all at once held six copies of the image)."""
+    at the borders: (..., C) for coordinates (...). Each corner's C values are gathered as one row and
+    weighted in place, a block of look-ups at a time (a 4K frame's look-ups all at once held six copies of
+    the image; gathering channel by channel needed the image transposed first: 1.7x the time at 1080p)."""
     h, w = img.shape[:2]
-    flat = np.ascontiguousarray(img.reshape(h * w, -1).T)
+    flat = img.reshape(h * w, -1)
     shape = np.shape(row) + img.shape[2:]
     row, col = np.asarray(row).reshape(-1), np.asarray(col).reshape(-1)
     down, right = (w if h > 1 else 0), (1 if w > 1 else 0)
-    out = np.empty((len(row), flat.shape[0]), img.dtype)
+    out = np.empty((len(row), flat.shape[1]), img.dtype)
     for start in range(0, len(row), LOOKUPS_PER_BLOCK):
         rows, cols = row[start:start + LOOKUPS_PER_BLOCK], col[start:start + LOOKUPS_PER_BLOCK]
         r0 = np.clip(np.floor(rows).astype(np.int32), 0, max(h - 2, 0))
         c0 = np.clip(np.floor(cols).astype(np.int32), 0, max(w - 2, 0))
-        fr = np.clip(rows - r0, 0, 1).astype(img.dtype)  # not float64 (int minus float): twice the work
-        fc = np.clip(cols - c0, 0, 1).astype(img.dtype)
+        fr = np.clip(rows - r0, 0, 1).astype(img.dtype)[:, None]  # not float64 (int minus float): twice the work
+        fc = np.clip(cols - c0, 0, 1).astype(img.dtype)[:, None]
         i = r0 * w + c0  # flat indices: np.take is several times faster than 2D fancy indexing
-        a, b = np.take(flat, i, axis=1), np.take(flat, i + right, axis=1)
-        top = a + (b - a) * fc
-        a, b = np.take(flat, i + down, axis=1), np.take(flat, i + down + right, axis=1)
-        bottom = a + (b - a) * fc
-        out[start:start + len(rows)] = (top + (bottom - top) * fr).T
+        top, b = np.take(flat, i, axis=0), np.take(flat, i + right, axis=0)
+        b -= top
+        b *= fc
+        top += b  # a + (b - a) fc
+        bottom, b = np.take(flat, i + down, axis=0), np.take(flat, i + down + right, axis=0)
+        b -= bottom
+        b *= fc
+        bottom += b
+        bottom -= top
+        bottom *= fr
+        top += bottom
+        out[start:start + len(rows)] = top
     return out.reshape(shape)
 
 
