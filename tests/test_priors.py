@@ -13,7 +13,7 @@ from relit.colour import Image, resolve_config
 from relit.priors import Priors, compute_priors, display_rgb
 from relit.priors.face import Crop, Detection, anchors, decode, detect_faces, find_faces, weighted_nms
 from relit.priors.fuse import EXTEND, _continued, fuse, sh_basis
-from relit.priors.mesh import FacePasses, closed_mesh, face_passes, topology
+from relit.priors.mesh import SUPERSAMPLE_BELOW, FacePasses, closed_mesh, face_passes, topology
 from relit.priors.person import person_probability
 from relit.vectors import normalize
 
@@ -121,6 +121,25 @@ def test_face_mesh_passes_are_camera_space_normals_of_the_surface():
     assert len(priors.faces) == 1 and priors.mesh.coverage.max() == 1.0
     assert np.asarray(priors.person)[inside].mean() > 0.95
     assert topology()[0].shape == (852, 3) and closed_mesh(landmarks)[0].shape == (471, 3)
+
+
+def test_a_face_is_supersampled_only_while_small():
+    photo = display_rgb(_photo(PHOTOS[0]))
+    faces = find_faces(photo)
+    landmarks, centre, radius = _sphere_face(faces)
+    h, w = photo.shape[:2]
+    for scale in (SUPERSAMPLE_BELOW / np.ptp(landmarks[:, :2], axis=0).max() * np.float32([0.9, 1.1])):
+        scaled = landmarks * scale
+        held = face_passes([faces[0].__class__(scaled, 1.0, faces[0].detection)], int(h * scale), int(w * scale))
+        soft = (held.coverage > 0) & (held.coverage < 1)
+        assert soft.any() == (scale * np.ptp(landmarks[:, :2], axis=0).max() < SUPERSAMPLE_BELOW)
+        y, x = np.mgrid[0:held.coverage.shape[0], 0:held.coverage.shape[1]] + 0.5
+        dx = (x + held.origin[1] - centre[0] * scale) / (radius * scale)
+        dy = (y + held.origin[0] - centre[1] * scale) / (radius * scale)
+        truth = normalize(np.stack([dx, -dy, np.sqrt(np.clip(1 - dx ** 2 - dy ** 2, 0, 1))], -1))
+        inside = held.coverage[..., 0] > 0.99
+        error = np.degrees(np.arccos(np.clip((held.normals * truth).sum(-1), -1, 1)))[inside]
+        assert error.mean() < 3.0, (scale, error.mean())  # as for the photo's own face, above
 
 
 def _priors(face_normals, face, person) -> Priors:
