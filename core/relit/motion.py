@@ -39,9 +39,10 @@ class RigidMotion:
         return np.float64([*self.shift, self.scale, *self.turn])
 
     def rotate(self, normals: np.ndarray) -> np.ndarray:
-        """The frame before's normals (..., 3) turned with the surface: n + turn x n (not renormalised)."""
-        w = np.float32(self.turn)
-        return normals + np.cross(w, normals).astype(np.float32)
+        """The frame before's normals (..., 3) turned with the surface: n + turn x n (not renormalised), as
+        one 3x3 product (np.cross on a 1080p plate's normals took six times as long)."""
+        x, y, z = self.turn
+        return normals @ np.float32([[1, z, -y], [-z, 1, x], [y, -x, 1]])
 
 
 def _basis(height: np.ndarray, step: float = 1.0) -> np.ndarray:
@@ -71,8 +72,8 @@ def displacement(motion: RigidMotion, height: np.ndarray) -> np.ndarray:
 def follow(image: np.ndarray, offset: np.ndarray) -> np.ndarray:
     """The frame before's (H, W, C) image at the points of this frame: bilinear, clamped at the borders."""
     h, w = offset.shape[:2]
-    row, col = np.mgrid[0:h, 0:w].astype(np.float32)
-    return bilinear(image, row + offset[..., 0], col + offset[..., 1])
+    return bilinear(image, offset[..., 0] + np.arange(h, dtype=np.float32)[:, None],
+                    offset[..., 1] + np.arange(w, dtype=np.float32))
 
 
 def estimate_motion(before: np.ndarray, now: np.ndarray, height: np.ndarray, weight: np.ndarray) -> RigidMotion:
@@ -91,6 +92,7 @@ def estimate_motion(before: np.ndarray, now: np.ndarray, height: np.ndarray, wei
             continue
         row, col = (i.astype(np.float32) for i in np.nonzero(at))
         basis = _basis(z, 2.0 ** depth)[:, at]  # (6, N, 2)
+        along_rows, along_cols = (np.ascontiguousarray(basis[..., k].T)[:, None] for k in (0, 1))  # (N, 1, 6)
         c = b.shape[-1]
         looked_up = np.concatenate([b, *np.gradient(b, axis=(0, 1))], -1)  # values, d/drow, d/dcol
         n, wt = n[at], wt[at][:, None]
@@ -99,8 +101,7 @@ def estimate_motion(before: np.ndarray, now: np.ndarray, height: np.ndarray, wei
             warped = bilinear(looked_up, row + offset[:, 0], col + offset[:, 1])
             residual = n - warped[:, :c]
             # d residual / d p = -(gradient . d offset / d p), per channel: (N, C, 6)
-            jac = -(warped[:, c:2 * c, None] * basis[..., 0].T[:, None] +
-                    warped[:, 2 * c:, None] * basis[..., 1].T[:, None])
+            jac = -(warped[:, c:2 * c, None] * along_rows + warped[:, 2 * c:, None] * along_cols)
             scale = 1.4826 * np.median(np.abs(residual)) + 1e-6
             w = wt * np.minimum(1.0, 1.345 * scale / np.maximum(np.abs(residual), 1e-12))  # Huber
             j, wj = jac.reshape(-1, 6), (jac * w[..., None]).reshape(-1, 6).T.astype(np.float64)
