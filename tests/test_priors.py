@@ -12,7 +12,7 @@ from scipy.ndimage import distance_transform_edt
 from relit.colour import Image, resolve_config
 from relit.priors import Priors, compute_priors, display_rgb
 from relit.priors.face import Crop, Detection, anchors, decode, detect_faces, find_faces, weighted_nms
-from relit.priors.fuse import EXTEND, _continued, fuse, sh_basis
+from relit.priors.fuse import EXTEND, _continue, fuse, sh_basis
 from relit.priors.mesh import SUPERSAMPLE_BELOW, FacePasses, closed_mesh, face_passes, topology
 from relit.priors.person import person_probability
 from relit.vectors import normalize
@@ -211,9 +211,11 @@ def test_the_meshs_normals_curve_on_beyond_its_outline():
     distance, (rows, cols) = distance_transform_edt(~filled, return_indices=True)
     nearest = rows * size + cols
     face_size = float(np.ptp(np.flatnonzero(filled.any(axis=0))) + 1)
-    continued = _continued(mesh, filled, nearest, face_size)
-    np.testing.assert_array_equal(continued[filled], sphere[filled])
     band = ~filled & (distance <= EXTEND * face_size)
+    continued = mesh.copy()
+    _continue(continued, band, nearest, face_size)
+    np.testing.assert_array_equal(continued[filled], sphere[filled])
+    np.testing.assert_array_equal(continued[~filled & ~band], mesh[~filled & ~band])  # beyond the band: as it was
 
     def error(normals):
         return np.degrees(np.arccos(np.clip((normals[band] * sphere[band]).sum(-1), -1, 1))).mean()

@@ -13,8 +13,8 @@ def length(a: np.ndarray) -> np.ndarray:
     return np.sqrt(dot(a, a))
 
 
-def normalize(a: np.ndarray, eps: float = 1e-12) -> np.ndarray:
-    return a / np.sqrt(np.maximum(dot(a, a), eps))[..., None]
+def normalize(a: np.ndarray, eps: float = 1e-12, out: np.ndarray | None = None) -> np.ndarray:
+    return np.divide(a, np.sqrt(np.maximum(dot(a, a), eps))[..., None], out=out)
 
 
 def dot3(a: np.ndarray, b: np.ndarray) -> np.ndarray:

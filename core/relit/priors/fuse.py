@@ -37,6 +37,7 @@ AWAY = 0.03  # alpha farther than this fraction of the diagonal from the segment
 # segmentation is sure there is none, is cleared
 FIT_PIXELS = 1 << 17  # the light is fitted on at most this many of the face's pixels, evenly spread (nine
 # coefficients per channel: an 8K close-up's millions of face pixels add nothing but memory)
+BAND_PIXELS = 1 << 18  # the mesh's normals are continued beyond its outline this many pixels at a time
 
 
 def sh_basis(n: np.ndarray) -> np.ndarray:
@@ -47,42 +48,41 @@ def sh_basis(n: np.ndarray) -> np.ndarray:
     return np.stack([np.ones_like(x), x, y, z, x * y, x * z, y * z, x * x - y * y, 3 * z * z - 1], -1)
 
 
-def _reach(filled: np.ndarray, size: float) -> tuple[np.ndarray, np.ndarray]:
+def _reach(filled: np.ndarray, size: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(H, W, 1) weight of the face mesh: 1 on the face, falling to 0 over EXTEND of its size beyond its
-    outline; and for every pixel, the flat index of the nearest face pixel, whose normal it continues."""
+    outline; for every pixel, the flat index of the nearest face pixel, whose normal it continues; and the
+    band beyond the outline where the weight is above 0 (H, W)."""
     distance, (rows, cols) = distance_transform_edt(~filled, return_indices=True)
     weight = np.clip(1 - distance / (EXTEND * size), 0, 1).astype(np.float32)[..., None]
-    return weight, rows * filled.shape[1] + cols
+    return weight, rows * filled.shape[1] + cols, (distance > 0) & (distance <= EXTEND * size)
 
 
-def _continued(face_normals: np.ndarray, filled: np.ndarray, nearest: np.ndarray, size: float) -> np.ndarray:
-    """(H, W, 3): beyond the mesh's outline, its normals curving on away as they curve at the outline. Each
-    pixel takes its nearest mesh pixel's normal, turned further toward the way out by the angle the mesh's
-    normal turns per pixel over the last SLOPE of its size, times the pixel's distance (at most to 90
-    degrees from the camera); on the mesh, the mesh's normal."""
-    height, width = filled.shape
-    flat = face_normals.reshape(-1, 3)
-    out = flat[nearest].reshape(height, width, 3)
-    rows, cols = np.nonzero(~filled)
-    near = nearest[rows, cols]
-    r0, c0 = np.divmod(near, width)
-    dr, dc = rows - r0, cols - c0
-    distance = np.hypot(dr, dc)
-    band = distance <= EXTEND * size  # beyond it the network's normals are the fusion's
-    rows, cols, near, r0, c0, dr, dc, distance = (a[band] for a in (rows, cols, near, r0, c0, dr, dc, distance))
-    way = np.stack([dc / distance, -dr / distance, np.zeros_like(distance)], -1)  # outward, camera axes
+def _continue(face_normals: np.ndarray, band: np.ndarray, nearest: np.ndarray, size: float) -> None:
+    """Continue the mesh's normals (H, W, 3, contiguous) in place over the ``band`` beyond its outline,
+    curving on away as they curve at the outline. Each band pixel takes its nearest mesh pixel's normal,
+    turned further toward the way out by the angle the mesh's normal turns per pixel over the last SLOPE of
+    its size, times the pixel's distance (at most to 90 degrees from the camera). Band pixels are read from
+    the mesh only and worked on BAND_PIXELS at a time: an 8K face's band is a million pixels."""
+    height, width = band.shape
+    flat, nearest = face_normals.reshape(-1, 3), nearest.reshape(-1)
     reach = SLOPE * size
-    back = nearest[np.clip(np.round(r0 - dr / distance * reach).astype(int), 0, height - 1),
-                   np.clip(np.round(c0 - dc / distance * reach).astype(int), 0, width - 1)]
-    n0, n1 = flat[near], flat[back]
-    tilt0 = np.arctan2((n0 * way).sum(-1), n0[:, 2])
-    tilt1 = np.arctan2((n1 * way).sum(-1), n1[:, 2])
-    turn = np.clip(np.clip(tilt0 - tilt1, 0, None) / reach * distance, 0, np.clip(np.pi / 2 - tilt0, 0, None))
-    axis = np.stack([-way[:, 1], way[:, 0], np.zeros_like(distance)], -1)  # z x way: turns z toward the way out
-    cos, sin = np.cos(turn)[:, None], np.sin(turn)[:, None]
-    turned = n0 * cos + np.cross(axis, n0) * sin + axis * (axis * n0).sum(-1, keepdims=True) * (1 - cos)
-    out[rows, cols] = turned
-    return out
+    pixels = np.flatnonzero(band)
+    for first in range(0, len(pixels), BAND_PIXELS):
+        here = pixels[first:first + BAND_PIXELS]
+        near = nearest[here]
+        (rows, cols), (r0, c0) = np.divmod(here, width), np.divmod(near, width)
+        dr, dc = rows - r0, cols - c0
+        distance = np.hypot(dr, dc)
+        way = np.stack([dc / distance, -dr / distance, np.zeros_like(distance)], -1)  # outward, camera axes
+        back = nearest[np.clip(np.round(r0 - dr / distance * reach).astype(int), 0, height - 1) * width +
+                       np.clip(np.round(c0 - dc / distance * reach).astype(int), 0, width - 1)]
+        n0, n1 = flat[near], flat[back]
+        tilt0 = np.arctan2((n0 * way).sum(-1), n0[:, 2])
+        tilt1 = np.arctan2((n1 * way).sum(-1), n1[:, 2])
+        turn = np.clip(np.clip(tilt0 - tilt1, 0, None) / reach * distance, 0, np.clip(np.pi / 2 - tilt0, 0, None))
+        axis = np.stack([-way[:, 1], way[:, 0], np.zeros_like(distance)], -1)  # z x way: turns z toward the way out
+        cos, sin = np.cos(turn)[:, None], np.sin(turn)[:, None]
+        flat[here] = n0 * cos + np.cross(axis, n0) * sin + axis * (axis * n0).sum(-1, keepdims=True) * (1 - cos)
 
 
 def fit_light(plate: np.ndarray, normals: np.ndarray, where: np.ndarray) -> np.ndarray:
@@ -129,13 +129,18 @@ def _like_skin(plate: np.ndarray, filled: np.ndarray) -> np.ndarray:
 def _face(out: np.ndarray, plate: np.ndarray, face: np.ndarray, face_normals: np.ndarray, grain: int
           ) -> np.ndarray:
     """Correct the normals, alpha and albedo (h, w, C as ``fuse``'s) on the faces, in place, in the faces'
-    window; return where the face mesh reaches (its weight is above 0)."""
+    window (``face_normals`` too: continued beyond the mesh); return where the face mesh reaches (its weight
+    is above 0)."""
     filled = binary_fill_holes(face[..., 0] > 0.5)
     size = float(max(np.ptp(np.flatnonzero(filled.any(axis=1))), np.ptp(np.flatnonzero(filled.any(axis=0)))) + 1)
-    weight, nearest = _reach(filled, size)
-    continued = _continued(face_normals, filled, nearest, size)
-    out[..., NORMALS] = normalize(out[..., NORMALS] + weight * (continued - out[..., NORMALS]))
-    del continued, nearest  # 20 bytes a pixel of the faces' window: an 8K face's is millions of pixels
+    weight, nearest, band = _reach(filled, size)
+    _continue(face_normals, band, nearest, size)
+    del nearest, band  # 9 bytes a pixel of the faces' window: an 8K face's is millions of pixels
+    blend = face_normals  # the network's normals faded into the mesh's, in place
+    blend -= out[..., NORMALS]
+    blend *= weight
+    blend += out[..., NORMALS]
+    out[..., NORMALS] = normalize(blend, out=blend)
     out[..., ALPHA] = np.maximum(out[..., ALPHA], np.maximum(face, filled[..., None]))
     out[..., ALPHA] = np.maximum(out[..., ALPHA], np.clip(2 * weight, 0, 1) * _like_skin(plate, filled))
     # the light is fitted away from the face's rim (mixed with hair and background) and its darkest pixels
