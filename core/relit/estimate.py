@@ -18,7 +18,6 @@ from .motion import displacement, estimate_motion, follow, residual_change
 from .passes import PassStack
 from .priors import PRIOR_MIRROR_SIGNS, Priors, compute_priors, network_input
 from .priors.fuse import fuse
-from .priors.smoothing import LandmarkFilter
 from .upsample import box, guided_upsample, resize
 from .vectors import length, normalize
 
@@ -82,13 +81,13 @@ class NetPlate:
 
 
 def _network(image: Image, matte: np.ndarray | None, model: PassesModel, internal: int | None,
-             device: str | None, priors: bool, grain: int = 0, steady: LandmarkFilter | None = None
+             device: str | None, priors: bool, grain: int = 0
              ) -> tuple[np.ndarray, np.ndarray, np.ndarray, Priors | None]:
     """The normalised plate at the network's size (h, w, 3), the network's passes (h, w, 8), those passes
     upsampled to the plate's resolution (H, W, 8), guided by the plate, refined on each face by a run on
     a crop around it (``_face_crops``) and, with ``priors``, corrected by the priors (``fuse``, with
-    ``grain``; the landmarks ``steady``-filtered), and the priors (None without ``priors``). A network
-    whose card takes the priors as an input gets them either way."""
+    ``grain``), and the priors (None without ``priors``). A network whose card takes the priors as an
+    input gets them either way."""
     h, w = image.height, image.width
     if matte is not None:
         if np.size(matte) != h * w:
@@ -98,7 +97,7 @@ def _network(image: Image, matte: np.ndarray | None, model: PassesModel, interna
     sh, sw = model.size(h, w, internal)
     x_low, guide = resize(x, sh, sw), luminance(x)
     del x  # the plate's size in three channels: of the normalised plate, only its luminance is needed now
-    found = compute_priors(image, device, steady) if priors or "priors" in model.inputs else None
+    found = compute_priors(image, device) if priors or "priors" in model.inputs else None
     net = session(model.path, device)
     low = _infer(net, model, x_low, matte, found, (slice(None), slice(None)))
     up = guided_upsample(low, luminance(x_low), guide)
@@ -259,12 +258,11 @@ class TemporalPasses:
         self.model = model or PassesModel.load()
         self.internal, self.device, self.priors, self.prior_passes = internal, device, priors, prior_passes
         self._previous: tuple[np.ndarray, np.ndarray] | None = None  # network-size plate, full-size passes
-        self.steady = LandmarkFilter()  # the faces' landmarks along the frames (``relit.priors.smoothing``)
         self.previous_frame: int | None = None  # the frame number the state holds, when the caller gives one
 
     def __call__(self, image: Image, matte: np.ndarray | None = None, frame: int | None = None) -> PassStack:
         x_low, low, up, found = _network(image, matte, self.model, self.internal, self.device, self.priors,
-                                         self.GRAIN, self.steady)
+                                         self.GRAIN)
         self.previous_frame = frame
         if self._previous is not None and self._previous[0].shape == x_low.shape \
                 and self._previous[1].shape == up.shape:

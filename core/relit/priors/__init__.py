@@ -15,7 +15,6 @@ from ..upsample import Resized
 from .face import Face, find_faces
 from .mesh import FacePasses, face_passes
 from .person import person_probability
-from .smoothing import LandmarkFilter
 
 
 @dataclass(frozen=True)
@@ -51,12 +50,8 @@ def display_rgb(image: Image) -> np.ndarray:
     return np.clip(image.to(srgb_space(image.config)).pixels[..., :3], 0, 1)
 
 
-def compute_priors(image: Image, device: str | None = None, steady: LandmarkFilter | None = None) -> Priors:
-    """The priors of a plate; of a sequence's frame with ``steady``, its faces' landmarks filtered along the
-    frames before."""
+def compute_priors(image: Image, device: str | None = None) -> Priors:
     rgb = display_rgb(image)
     faces = find_faces(rgb, device)
-    if steady is not None:
-        faces = steady(faces)
     mesh = face_passes(faces, image.height, image.width)
     return Priors(mesh, person_probability(rgb, device), tuple(faces))
