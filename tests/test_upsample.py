@@ -34,7 +34,9 @@ def test_bilinear_in_blocks_is_the_formula_everywhere():
 
 def test_box_filter_is_a_window_mean():
     img = np.random.default_rng(1).random((7, 8, 1)).astype(np.float32)
+    before = img.copy()
     assert np.isclose(box(img, 1)[3, 4, 0], img[2:5, 3:6, 0].mean(), atol=1e-6)
+    assert np.array_equal(img, before)  # summed into a new array, not into the image
     assert np.isclose(box(img, 1)[0, 0, 0], img[:2, :2, 0].mean(), atol=1e-6)  # shrinks at the border
     big = np.random.default_rng(2).random((1080, 1920, 1)).astype(np.float32)  # far corner: sums of 2M pixels
     assert np.isclose(box(big, 2)[-3, -3, 0], big[-5:, -5:, 0].mean(), atol=1e-6)

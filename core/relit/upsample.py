@@ -17,14 +17,14 @@ def box(img: np.ndarray, radius: int) -> np.ndarray:
     """Mean over a (2r+1)^2 window, shrinking at the borders: (H, W, C), float32. One axis at a time, each a
     sum of 2r+1 shifted slices: the radii here are small, and a summed-area table of a 1080p plate (float64,
     its corners gathered) took four times as long."""
-    out = np.array(img, np.float32)  # a copy: summed into in place
+    out = np.asarray(img, np.float32)
     for axis in (0, 1):
         out = _window_mean(out, radius, axis)
     return out
 
 
 def _window_mean(img: np.ndarray, radius: int, axis: int) -> np.ndarray:
-    """Mean of each run of 2r+1 values along ``axis`` (0 or 1), shrinking at the ends."""
+    """Mean of each run of 2r+1 values along ``axis`` (0 or 1), shrinking at the ends: a new array."""
     n = img.shape[axis]
 
     def part(start: int | None, stop: int | None) -> tuple[slice, ...]:

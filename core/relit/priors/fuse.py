@@ -135,7 +135,7 @@ def _face(out: np.ndarray, plate: np.ndarray, face: np.ndarray, face_normals: np
     size = float(max(np.ptp(np.flatnonzero(filled.any(axis=1))), np.ptp(np.flatnonzero(filled.any(axis=0)))) + 1)
     weight, nearest, band = _reach(filled, size)
     _continue(face_normals, band, nearest, size)
-    del nearest, band  # 9 bytes a pixel of the faces' window: an 8K face's is millions of pixels
+    del nearest, band  # 5 bytes a pixel of the faces' window: an 8K face's is millions of pixels
     blend = face_normals  # the network's normals faded into the mesh's, in place
     blend -= out[..., NORMALS]
     blend *= weight
