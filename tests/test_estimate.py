@@ -10,7 +10,7 @@ import pytest
 
 from relit import data, estimate
 from relit.colour import Image
-from relit.estimate import PassesModel, estimate_passes, face_window, normalise
+from relit.estimate import PassesModel, Steadying, estimate_passes, face_window, face_windows, normalise
 from relit.io import read_image, read_passes, write_image
 from relit.metrics import angular_error
 from relit.models import WEIGHTS
@@ -116,18 +116,69 @@ def test_a_small_face_gets_the_passes_it_gets_seen_large(monkeypatch):
         assert np.array_equal(getattr(cropped, name)[outside], getattr(frame_only, name)[outside]), name
 
 
-def test_a_sequence_divides_the_face_albedo_from_the_plate_without_its_grain(monkeypatch):
-    """Stills fuse the priors with the plate as it is; the frames of a sequence with the plate averaged over
-    ``TemporalPasses.GRAIN`` pixels, whose grain would otherwise flicker in the albedo."""
-    grains = []
-    fuse = estimate.fuse
+def test_a_sequence_steadies_its_frames_where_a_still_does_not(monkeypatch):
+    """Stills fuse the priors with the plate as it is, from each face's own landmarks and crop; the frames of
+    a sequence with the plate averaged over ``TemporalPasses.GRAIN`` pixels (whose grain would otherwise
+    flicker in the albedo), their faces steadied along the frames (``Steadying``)."""
+    seen = []
+    fuse, priors, crops = estimate.fuse, estimate.compute_priors, estimate._face_crops
     monkeypatch.setattr(estimate, "fuse",
-                        lambda up, rgb, found, grain=0: grains.append(grain) or fuse(up, rgb, found, grain))
+                        lambda up, rgb, found, grain: seen.append(grain) or fuse(up, rgb, found, grain))
+    monkeypatch.setattr(estimate, "compute_priors",
+                        lambda image, device, steady: seen.append(steady) or priors(image, device, steady))
+    monkeypatch.setattr(estimate, "_face_crops", lambda *args: seen.append(args[-1]) or crops(*args))
     photo = read_image(data.portrait())
     small = Image(np.ascontiguousarray(photo.pixels[::4, ::4]), photo.colourspace)
     estimate_passes(small)
-    estimate.TemporalPasses()(small)
-    assert grains == [0, estimate.TemporalPasses.GRAIN] and estimate.TemporalPasses.GRAIN >= 1
+    assert seen == [None, estimate.face_windows, 0]
+    seen.clear()
+    temporal = estimate.TemporalPasses()
+    temporal(small)
+    assert seen[0].func == temporal.steady.faces and seen[1:] == [temporal.steady.crops, estimate.TemporalPasses.GRAIN]
+    assert estimate.TemporalPasses.GRAIN >= 1
+
+
+def _steadying(continued: list[bool]) -> Steadying:
+    steady = Steadying(1, 0.3)
+    steady.landmarks.continued = continued
+    return steady
+
+
+def test_a_sequence_holds_a_face_crop_while_the_face_stays_in_it():
+    steady = _steadying([True])
+    side = 150  # FACE_CROP times the box's 100 pixels
+    windows = [steady.crops([np.float32([100 + k, 100, 200 + k, 200])], 600, 800)[0] for k in range(20)]
+    own = [face_window(np.float32([100 + k, 100, 200 + k, 200]), 600, 800) for k in range(20)]
+    moves = [k for k in range(1, 20) if windows[k] != windows[k - 1]]
+    # held until the face's own crop is more than HOLD of the side away, then taken as it is
+    assert moves == [int(Steadying.HOLD * side) + 1] and windows[moves[0]] == own[moves[0]]
+    assert all(w[1].stop - w[1].start == side for w in windows)
+    # two faces keep their own crops; a face larger by more than HOLD gets a crop of its own size
+    steady.landmarks.continued = [True, True]
+    steady.crops([np.float32([0, 0, 100, 100]), np.float32([500, 300, 600, 400])], 600, 800)
+    first, second = steady.crops([np.float32([502, 301, 602, 401]), np.float32([0, 0, 130, 130])], 600, 800)
+    assert first == face_window(np.float32([500, 300, 600, 400]), 600, 800)
+    assert second == face_window(np.float32([0, 0, 130, 130]), 600, 800)
+    # a face whose track started afresh takes its own crop
+    steady.landmarks.continued = [False]
+    box = [np.float32([503, 301, 603, 401])]
+    assert steady.crops(box, 600, 800) == face_windows(box, 600, 800)
+
+
+def test_a_face_s_change_is_explained_by_its_motion_unless_the_plate_changed_there():
+    rng = np.random.default_rng(0)
+    before = rng.random((120, 160, 3)).astype(np.float32)
+    then = np.stack([rng.uniform(40, 100, 50), rng.uniform(30, 90, 50), np.zeros(50)], -1).astype(np.float32)
+    steady = Steadying(1, 0.3)
+    scale = np.float32([0.5, 0.5])  # the network's pixels a plate pixel
+    now = np.roll(before, (2, 3), axis=(0, 1))  # the face moved 3 network pixels right, 2 down
+    moved = then + [6, 4, 0]  # in plate pixels
+    assert steady.explained(now, before, scale, then, moved)
+    assert not steady.explained(now, before, scale, then, then)  # the landmarks say it did not move
+    changed = now.copy()
+    changed[20:40, 25:45] = changed[20:40, 25:45][::-1, ::-1]  # a part of the face turned over
+    assert not steady.explained(changed, before, scale, then, moved)
+    assert not steady.explained(now, None, scale, then, moved)  # no frame before
 
 
 def test_a_face_crop_fades_in_only_inside_the_plate():

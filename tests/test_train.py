@@ -170,16 +170,16 @@ def test_inference_gives_a_priors_network_its_priors_mirrored_with_the_plate(sta
 
     passes = {}
     for mirror in (False, True):
-        monkeypatch.setattr(estimate, "compute_priors", lambda image, device=None, m=mirror: priors_of(m))
+        monkeypatch.setattr(estimate, "compute_priors", lambda image, device=None, steady=None, m=mirror: priors_of(m))
         image = Image(plate[:, ::-1].copy() if mirror else plate, estimate.NET_COLOURSPACE)
         passes[mirror] = estimate.estimate_passes(image, model=model, priors=False).normals
     back = passes[True][:, ::-1] * np.float32([-1, 1, 1])
     assert np.abs(back - passes[False]).max() < 1e-3
-    monkeypatch.setattr(estimate, "compute_priors", lambda image, device=None: priors_of(False))
+    monkeypatch.setattr(estimate, "compute_priors", lambda image, device=None, steady=None: priors_of(False))
     nothing = coverage * 0
     zeroed = Priors(FacePasses(normals * 0 + np.float32([0, 0, 1]), nothing, nothing), nothing, ())
     with_priors = estimate.estimate_passes(Image(plate, estimate.NET_COLOURSPACE), model=model, priors=False).normals
-    monkeypatch.setattr(estimate, "compute_priors", lambda image, device=None: zeroed)
+    monkeypatch.setattr(estimate, "compute_priors", lambda image, device=None, steady=None: zeroed)
     assert np.abs(estimate.estimate_passes(Image(plate, estimate.NET_COLOURSPACE), model=model,
                                            priors=False).normals - with_priors).max() > 1e-3  # the priors are read
     train(folder, tmp_path / "plain", TrainSettings(steps=1, batch=2, res=32, priors=False, widths=(8, 8, 8, 8, 8)))

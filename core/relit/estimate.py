@@ -6,6 +6,10 @@ form; training (``relit.train``) calls the same ``normalise`` so the two cannot 
 """
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import partial
+
 import numpy as np
 import onnxruntime as ort
 
@@ -17,8 +21,10 @@ from .models import ShippedNetwork, run, session
 from .motion import displacement, estimate_motion, follow, residual_change
 from .passes import PassStack
 from .priors import PRIOR_MIRROR_SIGNS, Priors, compute_priors, network_input
+from .priors.face import Face
 from .priors.fuse import fuse
-from .upsample import box, guided_upsample, resize
+from .priors.smoothing import LandmarkFilter
+from .upsample import bilinear, box, guided_upsample, resize
 from .vectors import length, normalize
 
 NET_COLOURSPACE = "Linear Rec.709 (sRGB)"  # the virtual light stage renders in it
@@ -81,13 +87,13 @@ class NetPlate:
 
 
 def _network(image: Image, matte: np.ndarray | None, model: PassesModel, internal: int | None,
-             device: str | None, priors: bool, grain: int = 0
+             device: str | None, priors: bool, steady: Steadying | None = None
              ) -> tuple[np.ndarray, np.ndarray, np.ndarray, Priors | None]:
     """The normalised plate at the network's size (h, w, 3), the network's passes (h, w, 8), those passes
     upsampled to the plate's resolution (H, W, 8), guided by the plate, refined on each face by a run on
-    a crop around it (``_face_crops``) and, with ``priors``, corrected by the priors (``fuse``, with
-    ``grain``), and the priors (None without ``priors``). A network whose card takes the priors as an
-    input gets them either way."""
+    a crop around it (``_face_crops``) and, with ``priors``, corrected by the priors (``fuse``), and the
+    priors (None without ``priors``); a sequence's frame ``steady`` along the frames before. A network
+    whose card takes the priors as an input gets them either way."""
     h, w = image.height, image.width
     if matte is not None:
         if np.size(matte) != h * w:
@@ -97,17 +103,18 @@ def _network(image: Image, matte: np.ndarray | None, model: PassesModel, interna
     sh, sw = model.size(h, w, internal)
     x_low, guide = resize(x, sh, sw), luminance(x)
     del x  # the plate's size in three channels: of the normalised plate, only its luminance is needed now
-    found = compute_priors(image, device) if priors or "priors" in model.inputs else None
+    found = compute_priors(image, device, steady=steady and partial(steady.faces, x_low, (sw / w, sh / h))) \
+        if priors or "priors" in model.inputs else None
     net = session(model.path, device)
     low = _infer(net, model, x_low, matte, found, (slice(None), slice(None)))
     up = guided_upsample(low, luminance(x_low), guide)
     del guide
     rgb = NetPlate(image)
     if found is not None:
-        _face_crops(up, rgb, matte, found, net, model, sh / h, internal)
+        _face_crops(up, rgb, matte, found, net, model, sh / h, internal, steady.crops if steady else face_windows)
     if not priors:
         return x_low, low, up, None
-    return x_low, low, fuse(up, rgb, found, grain), found
+    return x_low, low, fuse(up, rgb, found, steady.grain if steady else 0), found
 
 
 def _infer(net: ort.InferenceSession, model: PassesModel, x_low: np.ndarray, matte: np.ndarray | None,
@@ -144,6 +151,15 @@ def face_window(box: np.ndarray, height: int, width: int) -> tuple[slice, slice]
     return slice(top, top + side), slice(left, left + side)
 
 
+Window = tuple[slice, slice]
+WindowsFn = Callable[[list[np.ndarray], int, int], list[Window]]
+
+
+def face_windows(boxes: list[np.ndarray], height: int, width: int) -> list[Window]:
+    """Each face's crop (``face_window``)."""
+    return [face_window(box, height, width) for box in boxes]
+
+
 def _feather(window: tuple[slice, slice], height: int, width: int) -> np.ndarray:
     """(h, w, 1) weight of a crop's passes: 1 inside, falling to 0 over FACE_FEATHER of its side toward
     each of its edges that lies inside the plate (at the plate's edge there is nothing to fade into)."""
@@ -159,14 +175,14 @@ def _feather(window: tuple[slice, slice], height: int, width: int) -> np.ndarray
 
 
 def _face_crops(up: np.ndarray, rgb: NetPlate, matte: np.ndarray | None, found: Priors, net: ort.InferenceSession,
-                model: PassesModel, frame_scale: float, internal: int | None) -> None:
+                model: PassesModel, frame_scale: float, internal: int | None, windows: WindowsFn = face_windows
+                ) -> None:
     """Refine ``up`` (H, W, 8), in place, on each face the frame's run saw small: the network run on a crop
-    around the face (its own exposure, matte and priors; at most the run's internal size), upsampled
-    guided by the crop, its albedo brought to the frame's level there (the frame's run sees more of the
-    person and the scene, and a seam in level would show), and faded in (``_feather``)."""
+    around the face (``windows``; its own exposure, matte and priors; at most the run's internal size),
+    upsampled guided by the crop, its albedo brought to the frame's level there (the frame's run sees more
+    of the person and the scene, and a seam in level would show), and faded in (``_feather``)."""
     height, width = up.shape[:2]
-    for face in found.faces:
-        window = face_window(face.detection.box, height, width)
+    for window in windows([face.detection.box for face in found.faces], height, width):
         side = window[0].stop - window[0].start
         size = model.size(side, side, min(side, internal or model.internal))[0]
         if size < FACE_DETAIL * side * frame_scale:
@@ -220,6 +236,74 @@ def estimate_passes(image: Image, matte: np.ndarray | None = None, model: Passes
     return _passes(image, up, x_low.shape[:2], model, found, prior_passes)
 
 
+def _similarity(source: np.ndarray, target: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(2, 2) matrix and (2,) shift of the 2D similarity that best maps points ``source`` onto ``target``
+    (N, 2 each; least squares, Umeyama 1991)."""
+    a, b = source - source.mean(0), target - target.mean(0)
+    u, s, vt = np.linalg.svd(a.T @ b)
+    turn = (u @ vt).T
+    matrix = turn * s.sum() / max(float((a ** 2).sum()), 1e-12)
+    return matrix, target.mean(0) - source.mean(0) @ matrix.T
+
+
+@dataclass
+class Steadying:
+    """What a sequence's frame takes from the frames before it, before the blend: each face whose change
+    since the frame before the face's own motion explains (``explained``) has its landmarks and detection
+    filtered along the frames (``relit.priors.smoothing``) and keeps its crop while the face's own crop
+    stays within HOLD of its side of it (a crop that follows the face pixel by pixel slides over the
+    network's grid, and the network's passes of the same face change with it); any other face is taken as
+    it is. ``grain`` (pixels) is averaged out of the plate the face's albedo is divided from (``fuse``)."""
+
+    grain: int
+    change_scale: float  # the blend's: how far the plate may differ from where the motion says (log units)
+    landmarks: LandmarkFilter = field(default_factory=LandmarkFilter)
+    before: np.ndarray | None = None  # the frame before's network-size plate
+    held: list[Window] = field(default_factory=list)
+
+    HOLD = 0.1
+    EXPLAINED = 0.95  # of the face's pixels, the share within change_scale of where the face's motion says
+
+    def faces(self, now: np.ndarray, scale: tuple[float, float], faces: list[Face]) -> list[Face]:
+        """This frame's faces steadied; ``now`` is its network-size plate, ``scale`` the network's pixels a
+        plate pixel (x, y)."""
+        before = self.before if self.before is not None and self.before.shape == now.shape else None
+        return self.landmarks(faces, partial(self.explained, now, before, np.float32(scale)))
+
+    def explained(self, now: np.ndarray, before: np.ndarray | None, scale: np.ndarray, then: np.ndarray,
+                  landmarks: np.ndarray) -> bool:
+        """Whether the plate over the face (``landmarks``, plate pixels) is, but for EXPLAINED of it, the
+        frame before's moved as the face moved (the similarity from ``landmarks`` to ``then``)."""
+        if before is None:
+            return False
+        matrix, shift = _similarity(landmarks[:, :2] * scale, then[:, :2] * scale)
+        (x0, y0), (x1, y1) = (np.clip(f(landmarks[:, :2] * scale, axis=0), 0, now.shape[1::-1]).astype(int)
+                              for f in (np.min, np.max))
+        if x1 <= x0 or y1 <= y0:
+            return False
+        y, x = np.mgrid[y0:y1, x0:x1].astype(np.float32) + 0.5  # pixel centres, in the network's pixels
+        where = np.stack([x, y], -1) @ matrix.T + shift
+        moved = bilinear(before, where[..., 1] - 0.5, where[..., 0] - 0.5)
+        change = np.abs(now[y0:y1, x0:x1] - moved).mean(-1)
+        return bool(np.mean(change < self.change_scale) >= self.EXPLAINED)
+
+    def crops(self, boxes: list[np.ndarray], height: int, width: int) -> list[Window]:
+        """Each face's crop: held from the frame before for a face whose track went on."""
+        free, windows = list(self.held), []
+        for own, continued in zip(face_windows(boxes, height, width), self.landmarks.continued):
+            side = own[0].stop - own[0].start
+            near = [w for w in free if continued and w[0].stop <= height and w[1].stop <= width and
+                    abs(w[0].stop - w[0].start - side) <= self.HOLD * side and
+                    max(abs(w[0].start - own[0].start), abs(w[1].start - own[1].start)) <= self.HOLD * side]
+            window = min(near, key=lambda w: abs(w[0].start - own[0].start) + abs(w[1].start - own[1].start),
+                         default=own)
+            if window in free:
+                free.remove(window)
+            windows.append(window)
+        self.held = windows
+        return windows
+
+
 class TemporalPasses:
     """Passes for the frames of a plate, in order, without flicker.
 
@@ -258,11 +342,13 @@ class TemporalPasses:
         self.model = model or PassesModel.load()
         self.internal, self.device, self.priors, self.prior_passes = internal, device, priors, prior_passes
         self._previous: tuple[np.ndarray, np.ndarray] | None = None  # network-size plate, full-size passes
+        self.steady = Steadying(self.GRAIN, self.CHANGE_SCALE)
         self.previous_frame: int | None = None  # the frame number the state holds, when the caller gives one
 
     def __call__(self, image: Image, matte: np.ndarray | None = None, frame: int | None = None) -> PassStack:
         x_low, low, up, found = _network(image, matte, self.model, self.internal, self.device, self.priors,
-                                         self.GRAIN)
+                                         self.steady)
+        self.steady.before = x_low
         self.previous_frame = frame
         if self._previous is not None and self._previous[0].shape == x_low.shape \
                 and self._previous[1].shape == up.shape:

@@ -6,6 +6,7 @@ plate, so the passes network (or a fusion with its passes) can learn or be told 
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -50,8 +51,13 @@ def display_rgb(image: Image) -> np.ndarray:
     return np.clip(image.to(srgb_space(image.config)).pixels[..., :3], 0, 1)
 
 
-def compute_priors(image: Image, device: str | None = None) -> Priors:
+def compute_priors(image: Image, device: str | None = None,
+                   steady: Callable[[list[Face]], list[Face]] | None = None) -> Priors:
+    """The priors of a plate; of a sequence's frame with ``steady``, its faces steadied along the frames
+    before (``relit.estimate.Steadying``)."""
     rgb = display_rgb(image)
     faces = find_faces(rgb, device)
+    if steady is not None:
+        faces = steady(faces)
     mesh = face_passes(faces, image.height, image.width)
     return Priors(mesh, person_probability(rgb, device), tuple(faces))
