@@ -314,7 +314,8 @@ class TemporalPasses:
     arm moving on its own, a light switching on) take the new frame, so nothing ghosts; when it
     explains under ``CUT`` of the person (a cut, a jump), the frame starts afresh. The albedo, which
     does not change as a person turns under a fixed light though the plate does, is gated by its own
-    change from the carried albedo as well, and averages over about twenty frames.
+    change from the carried albedo as well, and averages over about twenty frames. Before the blend, each
+    face whose change its own motion explains is steadied (``Steadying``: landmarks filtered, crop held).
 
     The blend runs at the plate's resolution, after guided upsampling: the upsampling draws fine detail
     from each frame's plate, grain and render noise included, which only a full-resolution history
