@@ -276,9 +276,9 @@ class Steadying:
         frame before's moved as the face moved (the similarity from ``landmarks`` to ``then``)."""
         if before is None:
             return False
-        matrix, shift = _similarity(landmarks[:, :2] * scale, then[:, :2] * scale)
-        (x0, y0), (x1, y1) = (np.clip(f(landmarks[:, :2] * scale, axis=0), 0, now.shape[1::-1]).astype(int)
-                              for f in (np.min, np.max))
+        points = landmarks[:, :2] * scale  # in the network's pixels
+        matrix, shift = _similarity(points, then[:, :2] * scale)
+        (x0, y0), (x1, y1) = (np.clip(f(points, axis=0), 0, now.shape[1::-1]).astype(int) for f in (np.min, np.max))
         if x1 <= x0 or y1 <= y0:
             return False
         y, x = np.mgrid[y0:y1, x0:x1].astype(np.float32) + 0.5  # pixel centres, in the network's pixels
@@ -292,7 +292,7 @@ class Steadying:
         free, windows = list(self.held), []
         for own, continued in zip(face_windows(boxes, height, width), self.landmarks.continued):
             side = own[0].stop - own[0].start
-            near = [w for w in free if continued and w[0].stop <= height and w[1].stop <= width and
+            near = [w for w in (free if continued else []) if w[0].stop <= height and w[1].stop <= width and
                     abs(w[0].stop - w[0].start - side) <= self.HOLD * side and
                     max(abs(w[0].start - own[0].start), abs(w[1].start - own[1].start)) <= self.HOLD * side]
             window = min(near, key=lambda w: abs(w[0].start - own[0].start) + abs(w[1].start - own[1].start),
